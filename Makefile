@@ -1,0 +1,36 @@
+# Two commands on a fresh machine:  `make demo` (set up, scan a demo folder)  and  `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch is pinned in the `ml` extra to the CPU build this machine carries.
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m mlwarden_demo demo-models
+	# Exit code 1 means "findings at or above --fail-on": expected for the demo folder.
+	$(BIN)/mlwarden scan demo-models || test $$? -eq 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q -n 2
+
+bench: $(STAMP)
+	bash benchmarks/anchors.sh
+	$(BIN)/python benchmarks/run_scanners.py
+
+clean:
+	rm -rf $(VENV) demo-models .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Static analysers: functions from bytes to findings. No network, no database, no loading."""

@@ -1,0 +1,1 @@
+"""Scanners for model-file formats."""

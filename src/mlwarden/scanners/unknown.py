@@ -1,0 +1,59 @@
+"""Files of no recognised format: an info finding, plus a search for embedded pickles.
+
+A pickle can hide behind other bytes (a custom header, a polyglot file) where a loader
+that seeks to it would still run it. Candidate pickle starts are tried, bounded in number,
+and reported only when they import something dangerous, so ordinary binaries stay quiet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from mlwarden.findings import Finding, Rule, Severity
+from mlwarden.scanners.base import UNKNOWN_FORMAT_RULE, Blob, ScanContext
+from mlwarden.scanners.model.pickle_scanner import analyse_pickles, parses_as_pickle
+
+EMBEDDED_PICKLE = Rule(
+    "MLW-PKL-012",
+    "Dangerous pickle embedded in another file",
+    Severity.HIGH,
+    "Do not load this file with any pickle-based loader; find out why it carries a pickle.",
+)
+RULES = (EMBEDDED_PICKLE,)
+
+_CANDIDATE = re.compile(rb"\x80[\x02-\x05][\x8c\x95()}\]NXcKJMX\x93\x94q]")
+_MAX_SEARCH_BYTES = 256 << 20
+_MAX_CANDIDATES = 1_000
+
+
+class UnknownScanner:
+    name = "unknown"
+    rules = RULES
+
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterable[Finding]:
+        data = blob.view()
+        if parses_as_pickle(data, ctx):
+            # A protocol 0/1 pickle has no magic number; it parsed cleanly, so it is one.
+            return analyse_pickles(blob, ctx)
+        findings: list[Finding] = []
+        if len(data) <= _MAX_SEARCH_BYTES:
+            haystack = bytes(data)
+            for n, match in enumerate(_CANDIDATE.finditer(haystack)):
+                if n >= _MAX_CANDIDATES:
+                    break
+                found = analyse_pickles(blob, ctx, match.start(), sequence=False, strict=False)
+                for f in found:
+                    if f.severity >= Severity.HIGH:
+                        findings.append(f)
+                if findings:
+                    findings.append(
+                        EMBEDDED_PICKLE.finding(
+                            blob.location.at(match.start()),
+                            f"a pickle stream starts {match.start()} bytes into the file",
+                        )
+                    )
+                    break
+        if blob.depth == 0:
+            findings.append(UNKNOWN_FORMAT_RULE.finding(blob.location, "no known magic bytes"))
+        return findings

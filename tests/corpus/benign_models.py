@@ -1,0 +1,421 @@
+"""Benign files: real objects saved by the libraries that normally write them.
+
+They exercise everything an honest ML pickle references (numpy reconstructors, sklearn
+classes, torch rebuild helpers, ``_codecs.encode`` for bytes at protocol 2, ...), so a
+scanner that flags them at high severity has a false positive.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import decimal
+import io
+import pickle
+import sys
+import types
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import SVC
+
+from .sample import Sample
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4))
+    x[:, 3] = rng.integers(0, 3, size=120)  # a categorical column for the encoder
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    return x, y
+
+
+def _sklearn_models() -> dict[str, Any]:
+    x, y = _data()
+    pipe = Pipeline(
+        [
+            (
+                "prep",
+                ColumnTransformer(
+                    [
+                        ("num", StandardScaler(), [0, 1, 2]),
+                        ("cat", OneHotEncoder(handle_unknown="ignore"), [3]),
+                    ]
+                ),
+            ),
+            ("clf", LogisticRegression(max_iter=200)),
+        ]
+    )
+    models: dict[str, Any] = {
+        "logreg": LogisticRegression(max_iter=200),
+        "random_forest": RandomForestClassifier(n_estimators=8, max_depth=4, random_state=0),
+        "gradient_boosting": GradientBoostingClassifier(n_estimators=10, random_state=0),
+        "svc": SVC(),
+        "kmeans": KMeans(n_clusters=3, n_init=2, random_state=0),
+        "pipeline": pipe,
+        "mlp": MLPClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for model in models.values():
+            model.fit(x, y)
+    return models
+
+
+def _plain_data() -> dict[str, Any]:
+    """Builtin and stdlib values only (no namedtuple: it would need its defining module)."""
+    return {
+        "ints": [1, -2, 2**70],
+        "floats": (0.5, float("inf")),
+        "complex": 1 + 2j,
+        "set": {1, 2, 3},
+        "frozenset": frozenset({"a", "b"}),
+        "bytes": b"\x00\x01binary",
+        "bytearray": bytearray(b"mutable"),
+        "datetime": datetime.datetime(2024, 5, 1, 12, 30, tzinfo=datetime.UTC),
+        "date": datetime.date(2024, 5, 1),
+        "decimal": decimal.Decimal("3.14159"),
+        "counter": collections.Counter("abracadabra"),
+        "ordered": collections.OrderedDict([("b", 1), ("a", 2)]),
+        "defaultdict": collections.defaultdict(list, {"k": [1, 2]}),
+        "none": None,
+        "nested": {"a": [{"b": (1, 2)}]},
+    }
+
+
+def _tricky_strings() -> dict[str, Any]:
+    # Dangerous-looking text stored as *data*: only strings, no globals at all.
+    return {
+        "notes": "never call os.system or subprocess.Popen on user input",
+        "snippet": "__import__('os').system('rm -rf /')",
+        "names": ["builtins", "exec", "eval", "posix", "system", "__reduce__"],
+        "cmd": "touch /tmp/pwned",
+    }
+
+
+def _torch_module() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4 * 6 * 6, 10),
+    )
+
+
+def _optimizer_state(model: torch.nn.Module) -> dict[str, Any]:
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.randn(2, 3, 8, 8)).sum().backward()
+    opt.step()
+    return opt.state_dict()
+
+
+def _dtype_tensors() -> dict[str, torch.Tensor]:
+    return {
+        "f16": torch.arange(6, dtype=torch.float16),
+        "bf16": torch.arange(6, dtype=torch.bfloat16),
+        "i8": torch.arange(-3, 3, dtype=torch.int8),
+        "bool": torch.tensor([True, False, True]),
+        "i64": torch.arange(4),
+        "view": torch.arange(12.0).reshape(3, 4)[:, 1],  # a strided view into shared storage
+    }
+
+
+def _unknown_class_pickle() -> bytes:
+    """A pickle of a class from ``mlwarden_corpus_custom``, a module no victim has."""
+    mod = types.ModuleType("mlwarden_corpus_custom")
+
+    class TinyModel:
+        def __init__(self) -> None:
+            self.weights = [0.1, 0.2]
+            self.name = "tiny"
+
+    TinyModel.__module__ = mod.__name__
+    TinyModel.__qualname__ = "TinyModel"
+    mod.TinyModel = TinyModel  # type: ignore[attr-defined]
+    sys.modules[mod.__name__] = mod  # only while dumping: pickle checks the name resolves
+    try:
+        return pickle.dumps(TinyModel(), protocol=4)
+    finally:
+        del sys.modules[mod.__name__]
+
+
+def _pickle(obj: Any, protocol: int) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.write_bytes(pickle.dumps(obj, protocol=protocol))
+
+    return write
+
+
+def _joblib(obj: Any, compress: Any) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        joblib.dump(obj, path, compress=compress)
+
+    return write
+
+
+def _torch(obj: Any, **kw: Any) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        torch.save(obj, path, **kw)
+
+    return write
+
+
+def _npy(arr: np.ndarray, allow_pickle: bool = False) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        np.save(path, arr, allow_pickle=allow_pickle)
+
+    return write
+
+
+def _specs() -> list[tuple[str, str, str, tuple[str, ...], Callable[[Path], None]]]:
+    """(file name, technique, loader, tags, writer)."""
+    m = _sklearn_models()
+    net = _torch_module()
+    optim = _optimizer_state(net)
+    rng = np.random.default_rng(1)
+    obj_arr = np.array(["cat", "dog", None, 3], dtype=object)
+    specs: list[tuple[str, str, str, tuple[str, ...], Callable[[Path], None]]] = []
+
+    def add(
+        fname: str, what: str, loader: str, tags: tuple[str, ...], w: Callable[[Path], None]
+    ) -> None:
+        specs.append((fname, what, loader, tags, w))
+
+    for name, proto in [
+        ("logreg", 2), ("random_forest", 3), ("gradient_boosting", 4), ("svc", 5),
+        ("kmeans", 4), ("pipeline", 5), ("mlp", 4),
+    ]:  # fmt: skip
+        add(
+            f"sklearn_{name}_p{proto}.pkl",
+            f"sklearn:{name} pickle p{proto}",
+            "pickle",
+            ("sklearn",),
+            _pickle(m[name], proto),
+        )
+    for name, comp, label in [
+        ("logreg", 0, "plain"), ("pipeline", ("zlib", 3), "zlib"),
+        ("random_forest", ("gzip", 3), "gzip"), ("svc", ("bz2", 3), "bz2"),
+        ("kmeans", ("lzma", 3), "lzma"), ("gradient_boosting", 3, "compress3"),
+    ]:  # fmt: skip
+        add(
+            f"sklearn_{name}_{label}.joblib",
+            f"sklearn:{name} joblib {label}",
+            "joblib",
+            ("sklearn", "joblib"),
+            _joblib(m[name], comp),
+        )
+    add(
+        "joblib_arrays.joblib",
+        "joblib:dict of numpy arrays",
+        "joblib",
+        ("joblib",),
+        _joblib({"w": rng.normal(size=(64, 64)), "idx": np.arange(100)}, 0),
+    )
+
+    add(
+        "numpy_float32.npy",
+        "numpy:np.save float32",
+        "numpy",
+        ("numpy",),
+        _npy(rng.normal(size=(32, 16)).astype(np.float32)),
+    )
+    add(
+        "numpy_int64_fortran.npy",
+        "numpy:np.save int64 fortran order",
+        "numpy",
+        ("numpy",),
+        _npy(np.asfortranarray(np.arange(60).reshape(6, 10))),
+    )
+    add(
+        "numpy_object_strings.npy",
+        "numpy:object array of plain values",
+        "numpy",
+        ("numpy", "numpy-object"),
+        _npy(obj_arr, allow_pickle=True),
+    )
+    add(
+        "numpy_arrays.npz",
+        "numpy:np.savez",
+        "numpy-npz",
+        ("numpy",),
+        lambda p: np.savez(p, a=np.ones(5), b=np.arange(3)),
+    )
+    add(
+        "numpy_arrays_compressed.npz",
+        "numpy:np.savez_compressed",
+        "numpy-npz",
+        ("numpy",),
+        lambda p: np.savez_compressed(p, a=np.zeros((8, 8)), mask=np.ones(8, dtype=bool)),
+    )
+    add(
+        "numpy_in_pickle.pkl",
+        "numpy:arrays and scalars inside a pickle",
+        "pickle",
+        ("numpy",),
+        _pickle(
+            {"a": np.arange(4.0), "s": np.float64(2.5), "i": np.int32(7), "dt": np.dtype("<f4")}, 4
+        ),
+    )
+
+    add(
+        "torch_state_dict.pt", "torch:state_dict", "torch", ("torch-zip",), _torch(net.state_dict())
+    )
+    add(
+        "torch_full_module.pt",
+        "torch:full nn.Module (Sequential)",
+        "torch",
+        ("torch-zip",),
+        _torch(net),
+    )
+    add(
+        "torch_legacy_state_dict.pt",
+        "torch:legacy (non-zip) state_dict",
+        "torch",
+        ("torch-legacy",),
+        _torch(net.state_dict(), _use_new_zipfile_serialization=False),
+    )
+    add("torch_optimizer.pt", "torch:optimizer state_dict", "torch", ("torch-zip",), _torch(optim))
+    add(
+        "torch_dtypes.pt",
+        "torch:tensors of several dtypes",
+        "torch",
+        ("torch-zip",),
+        _torch(_dtype_tensors()),
+    )
+    add(
+        "torch_checkpoint.pth",
+        "torch:training checkpoint dict",
+        "torch",
+        ("torch-zip",),
+        _torch(
+            {
+                "epoch": 3,
+                "model": net.state_dict(),
+                "optimizer": optim,
+                "config": {"lr": 1e-3, "layers": [3, 4, 10]},
+            }
+        ),
+    )
+
+    data = _plain_data()
+    for proto in range(6):
+        add(
+            f"plain_data_p{proto}.pkl",
+            f"data:builtin/stdlib values p{proto}",
+            "pickle",
+            ("plain-data",),
+            _pickle(data, proto),
+        )
+    add(
+        "plain_bytes_p2.pkl",
+        "data:bytes at protocol 2 (_codecs.encode)",
+        "pickle",
+        ("plain-data",),
+        _pickle([b"\x00\xff" * 8, b"abc"], 2),
+    )
+    add(
+        "tricky_strings.pkl",
+        "data:dangerous-looking strings as data",
+        "pickle",
+        ("plain-data", "tricky-strings"),
+        _pickle(_tricky_strings(), 4),
+    )
+    add(
+        "unknown_class.pkl",
+        "data:object of a class from a missing module",
+        "pickle",
+        ("unknown-class",),
+        lambda p: p.write_bytes(_unknown_class_pickle()) and None,
+    )
+    return specs
+
+
+def build_benign(out_dir: Path) -> list[Sample]:
+    samples = []
+    for fname, technique, loader, tags, write in _specs():
+        path = out_dir / fname
+        write(path)
+        samples.append(
+            Sample(
+                fname.rsplit(".", 1)[0], path, "benign", technique, "", (*tags, f"loader:{loader}")
+            )
+        )
+    return samples
+
+
+def build_large_checkpoint(path: Path, size_mb: int) -> Path:
+    """A benign torch zip state_dict of about ``size_mb`` MiB of tensor data.
+
+    ``torch.save`` needs every tensor alive at once, so instead this writes the same
+    archive with torch's own zip writer, one ~64 MiB tensor at a time: ``data.pkl`` is
+    pickled from placeholders that produce exactly what torch.save would emit.
+    """
+    from torch.serialization import _get_storage_alignment, _open_zipfile_writer
+
+    chunk = 64 * 2**20 // 4  # float32 elements per full tensor
+    total = max(1, size_mb * 2**20 // 4)
+    sizes = [chunk] * (total // chunk) + ([total % chunk] if total % chunk else [])
+    rows = 1024
+    shapes = [(rows, n // rows) if n % rows == 0 else (n,) for n in sizes]
+    entries = collections.OrderedDict(
+        (f"layers.{i}.weight", _TensorStub(str(i), shape)) for i, shape in enumerate(shapes)
+    )
+    buf = io.BytesIO()
+    _StubPickler(buf, protocol=2).dump(entries)
+    gen = torch.Generator().manual_seed(0)
+    with _open_zipfile_writer(str(path)) as zf:
+        align = str(_get_storage_alignment())
+        for name, value in [
+            ("data.pkl", buf.getvalue()), (".format_version", b"1"),
+            (".storage_alignment", align.encode()), ("byteorder", sys.byteorder.encode()),
+        ]:  # fmt: skip
+            zf.write_record(name, value, len(value))
+        for i, n in enumerate(sizes):
+            t = torch.empty(n, dtype=torch.float32).normal_(generator=gen)
+            zf.write_record(f"data/{i}", t.untyped_storage(), t.nbytes)
+            del t  # keep one tensor alive at a time
+    return path
+
+
+class _StorageStub:
+    def __init__(self, key: str, numel: int) -> None:
+        self.key = key
+        self.numel = numel
+
+
+class _TensorStub:
+    """Pickles like a contiguous float32 CPU tensor whose storage is written separately."""
+
+    def __init__(self, key: str, shape: tuple[int, ...]) -> None:
+        numel = 1
+        for d in shape:
+            numel *= d
+        self.storage = _StorageStub(key, numel)
+        self.shape = shape
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        stride = (self.shape[1], 1) if len(self.shape) == 2 else (1,)
+        args = (self.storage, 0, self.shape, stride, False, collections.OrderedDict())
+        return (torch._utils._rebuild_tensor_v2, args)
+
+
+class _StubPickler(pickle.Pickler):
+    def persistent_id(self, obj: Any) -> Any:
+        if isinstance(obj, _StorageStub):
+            return ("storage", torch.FloatStorage, obj.key, "cpu", obj.numel)
+        return None
