@@ -861,6 +861,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         log(f"corpus: {len(malicious)} malicious, {len(benign)} benign")
         log(f"building {args.large_mb} MB checkpoint")
+        (tmp / "large").mkdir()
         large = Path(corpus.build_large_checkpoint(tmp / "large" / "large.pt", args.large_mb))
         large_mb = large.stat().st_size / 2**20
         log(f"large checkpoint: {large_mb:.0f} MB")

@@ -135,6 +135,15 @@ def _dtype_tensors() -> dict[str, torch.Tensor]:
     }
 
 
+def _special_tensors() -> dict[str, Any]:
+    # Each takes a different torch._utils rebuild helper than plain dense tensors do.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # quantized creation is deprecated
+        q = torch.quantize_per_tensor(torch.tensor([0.5, 1.0, 1.5]), 0.1, 0, torch.quint8)
+    sparse = torch.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse()
+    return {"quantized": q, "sparse": sparse, "param": torch.nn.Parameter(torch.ones(2))}
+
+
 def _unknown_class_pickle() -> bytes:
     """A pickle of a class from ``mlwarden_corpus_custom``, a module no victim has."""
     mod = types.ModuleType("mlwarden_corpus_custom")
@@ -175,6 +184,13 @@ def _torch(obj: Any, **kw: Any) -> Callable[[Path], None]:
     return write
 
 
+def _raw(data: bytes) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        path.write_bytes(data)
+
+    return write
+
+
 def _npy(arr: np.ndarray, allow_pickle: bool = False) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         np.save(path, arr, allow_pickle=allow_pickle)
@@ -182,178 +198,104 @@ def _npy(arr: np.ndarray, allow_pickle: bool = False) -> Callable[[Path], None]:
     return write
 
 
-def _specs() -> list[tuple[str, str, str, tuple[str, ...], Callable[[Path], None]]]:
-    """(file name, technique, loader, tags, writer)."""
+Writer = Callable[[Path], None]
+# The victim loader follows from the extension for every benign file.
+_LOADER_BY_SUFFIX = {
+    ".pkl": "pickle", ".joblib": "joblib", ".npy": "numpy", ".npz": "numpy-npz",
+    ".pt": "torch", ".pth": "torch",
+}  # fmt: skip
+
+
+def _specs() -> list[tuple[str, str, Writer, tuple[str, ...]]]:
+    """(file name, technique, writer, tags)."""
     m = _sklearn_models()
     net = _torch_module()
     optim = _optimizer_state(net)
     rng = np.random.default_rng(1)
-    obj_arr = np.array(["cat", "dog", None, 3], dtype=object)
-    specs: list[tuple[str, str, str, tuple[str, ...], Callable[[Path], None]]] = []
+    specs: list[tuple[str, str, Writer, tuple[str, ...]]] = []
 
-    def add(
-        fname: str, what: str, loader: str, tags: tuple[str, ...], w: Callable[[Path], None]
-    ) -> None:
-        specs.append((fname, what, loader, tags, w))
+    def add(fname: str, technique: str, write: Writer, *tags: str) -> None:
+        specs.append((fname, technique, write, tags))
 
     for name, proto in [
         ("logreg", 2), ("random_forest", 3), ("gradient_boosting", 4), ("svc", 5),
         ("kmeans", 4), ("pipeline", 5), ("mlp", 4),
     ]:  # fmt: skip
-        add(
-            f"sklearn_{name}_p{proto}.pkl",
-            f"sklearn:{name} pickle p{proto}",
-            "pickle",
-            ("sklearn",),
-            _pickle(m[name], proto),
-        )
+        add(f"sklearn_{name}_p{proto}.pkl", f"sklearn:{name} pickle p{proto}",
+            _pickle(m[name], proto), "sklearn")  # fmt: skip
     for name, comp, label in [
         ("logreg", 0, "plain"), ("pipeline", ("zlib", 3), "zlib"),
         ("random_forest", ("gzip", 3), "gzip"), ("svc", ("bz2", 3), "bz2"),
         ("kmeans", ("lzma", 3), "lzma"), ("gradient_boosting", 3, "compress3"),
     ]:  # fmt: skip
-        add(
-            f"sklearn_{name}_{label}.joblib",
-            f"sklearn:{name} joblib {label}",
-            "joblib",
-            ("sklearn", "joblib"),
-            _joblib(m[name], comp),
-        )
-    add(
-        "joblib_arrays.joblib",
-        "joblib:dict of numpy arrays",
-        "joblib",
-        ("joblib",),
-        _joblib({"w": rng.normal(size=(64, 64)), "idx": np.arange(100)}, 0),
-    )
+        add(f"sklearn_{name}_{label}.joblib", f"sklearn:{name} joblib {label}",
+            _joblib(m[name], comp), "sklearn", "joblib")  # fmt: skip
+    arrays = {"w": rng.normal(size=(64, 64)), "idx": np.arange(100)}
+    add("joblib_arrays.joblib", "joblib:dict of numpy arrays", _joblib(arrays, 0), "joblib")
 
-    add(
-        "numpy_float32.npy",
-        "numpy:np.save float32",
-        "numpy",
-        ("numpy",),
-        _npy(rng.normal(size=(32, 16)).astype(np.float32)),
-    )
-    add(
-        "numpy_int64_fortran.npy",
-        "numpy:np.save int64 fortran order",
-        "numpy",
-        ("numpy",),
-        _npy(np.asfortranarray(np.arange(60).reshape(6, 10))),
-    )
-    add(
-        "numpy_object_strings.npy",
-        "numpy:object array of plain values",
-        "numpy",
-        ("numpy", "numpy-object"),
-        _npy(obj_arr, allow_pickle=True),
-    )
-    add(
-        "numpy_arrays.npz",
-        "numpy:np.savez",
-        "numpy-npz",
-        ("numpy",),
-        lambda p: np.savez(p, a=np.ones(5), b=np.arange(3)),
-    )
-    add(
-        "numpy_arrays_compressed.npz",
-        "numpy:np.savez_compressed",
-        "numpy-npz",
-        ("numpy",),
-        lambda p: np.savez_compressed(p, a=np.zeros((8, 8)), mask=np.ones(8, dtype=bool)),
-    )
-    add(
-        "numpy_in_pickle.pkl",
-        "numpy:arrays and scalars inside a pickle",
-        "pickle",
-        ("numpy",),
-        _pickle(
-            {"a": np.arange(4.0), "s": np.float64(2.5), "i": np.int32(7), "dt": np.dtype("<f4")}, 4
-        ),
-    )
+    f32 = rng.normal(size=(32, 16)).astype(np.float32)
+    add("numpy_float32.npy", "numpy:np.save float32", _npy(f32), "numpy")
+    fortran = np.asfortranarray(np.arange(60).reshape(6, 10))
+    add("numpy_int64_fortran.npy", "numpy:np.save int64 fortran order", _npy(fortran), "numpy")
+    rec = np.zeros(4, dtype=[("id", "<i4"), ("score", "<f8"), ("tag", "S8")])
+    add("numpy_structured.npy", "numpy:np.save structured dtype", _npy(rec), "numpy")
+    objs = np.array(["cat", "dog", None, 3], dtype=object)
+    add("numpy_object_strings.npy", "numpy:object array of plain values",
+        _npy(objs, allow_pickle=True), "numpy", "numpy-object")  # fmt: skip
+    add("numpy_arrays.npz", "numpy:np.savez",
+        lambda p: np.savez(p, a=np.ones(5), b=np.arange(3)), "numpy")  # fmt: skip
+    add("numpy_arrays_compressed.npz", "numpy:np.savez_compressed",
+        lambda p: np.savez_compressed(p, a=np.zeros((8, 8)), m=np.ones(8, dtype=bool)),
+        "numpy")  # fmt: skip
+    scalars = {"a": np.arange(4.0), "s": np.float64(2.5), "i": np.int32(7), "dt": np.dtype("<f4")}
+    add("numpy_in_pickle.pkl", "numpy:arrays and scalars inside a pickle",
+        _pickle(scalars, 4), "numpy")  # fmt: skip
 
-    add(
-        "torch_state_dict.pt", "torch:state_dict", "torch", ("torch-zip",), _torch(net.state_dict())
-    )
-    add(
-        "torch_full_module.pt",
-        "torch:full nn.Module (Sequential)",
-        "torch",
-        ("torch-zip",),
-        _torch(net),
-    )
-    add(
-        "torch_legacy_state_dict.pt",
-        "torch:legacy (non-zip) state_dict",
-        "torch",
-        ("torch-legacy",),
-        _torch(net.state_dict(), _use_new_zipfile_serialization=False),
-    )
-    add("torch_optimizer.pt", "torch:optimizer state_dict", "torch", ("torch-zip",), _torch(optim))
-    add(
-        "torch_dtypes.pt",
-        "torch:tensors of several dtypes",
-        "torch",
-        ("torch-zip",),
-        _torch(_dtype_tensors()),
-    )
-    add(
-        "torch_checkpoint.pth",
-        "torch:training checkpoint dict",
-        "torch",
-        ("torch-zip",),
-        _torch(
-            {
-                "epoch": 3,
-                "model": net.state_dict(),
-                "optimizer": optim,
-                "config": {"lr": 1e-3, "layers": [3, 4, 10]},
-            }
-        ),
-    )
+    add("torch_state_dict.pt", "torch:state_dict", _torch(net.state_dict()), "torch-zip")
+    add("torch_full_module.pt", "torch:full nn.Module (Sequential)", _torch(net), "torch-zip")
+    add("torch_legacy_state_dict.pt", "torch:legacy (non-zip) state_dict",
+        _torch(net.state_dict(), _use_new_zipfile_serialization=False), "torch-legacy")  # fmt: skip
+    add("torch_optimizer.pt", "torch:optimizer state_dict", _torch(optim), "torch-zip")
+    add("torch_dtypes.pt", "torch:tensors of several dtypes", _torch(_dtype_tensors()), "torch-zip")
+    add("torch_special_tensors.pt", "torch:quantized and sparse tensors",
+        _torch(_special_tensors()), "torch-zip")  # fmt: skip
+    add("torch_single_tensor.pt", "torch:a bare tensor", _torch(torch.eye(3)), "torch-zip")
+    add("torch_state_dict_p4.pt", "torch:state_dict with pickle_protocol=4",
+        _torch(net.state_dict(), pickle_protocol=4), "torch-zip")  # fmt: skip
+    ckpt = {"epoch": 3, "model": net.state_dict(), "optimizer": optim,
+            "config": {"lr": 1e-3, "layers": [3, 4, 10]}, "scaler": m["pipeline"][0]}  # fmt: skip
+    add("torch_checkpoint.pth", "torch:training checkpoint with an sklearn transformer",
+        _torch(ckpt), "torch-zip")  # fmt: skip
 
     data = _plain_data()
     for proto in range(6):
-        add(
-            f"plain_data_p{proto}.pkl",
-            f"data:builtin/stdlib values p{proto}",
-            "pickle",
-            ("plain-data",),
-            _pickle(data, proto),
-        )
-    add(
-        "plain_bytes_p2.pkl",
-        "data:bytes at protocol 2 (_codecs.encode)",
-        "pickle",
-        ("plain-data",),
-        _pickle([b"\x00\xff" * 8, b"abc"], 2),
-    )
-    add(
-        "tricky_strings.pkl",
-        "data:dangerous-looking strings as data",
-        "pickle",
-        ("plain-data", "tricky-strings"),
-        _pickle(_tricky_strings(), 4),
-    )
-    add(
-        "unknown_class.pkl",
-        "data:object of a class from a missing module",
-        "pickle",
-        ("unknown-class",),
-        lambda p: p.write_bytes(_unknown_class_pickle()) and None,
-    )
+        add(f"plain_data_p{proto}.pkl", f"data:builtin/stdlib values p{proto}",
+            _pickle(data, proto), "plain-data")  # fmt: skip
+    add("plain_bytes_p2.pkl", "data:bytes at protocol 2 (_codecs.encode)",
+        _pickle([b"\x00\xff" * 8, b"abc"], 2), "plain-data")  # fmt: skip
+    cyclic: list[Any] = [{"name": "node"}]
+    cyclic.append(cyclic)
+    cyclic[0]["self"] = cyclic[0]
+    add("plain_cyclic.pkl", "data:self-referencing containers", _pickle(cyclic, 4), "plain-data")
+    deep: list[Any] = []
+    for _ in range(400):
+        deep = [deep]
+    add("plain_deep_nesting.pkl", "data:lists nested 400 deep", _pickle(deep, 4), "plain-data")
+    add("tricky_strings.pkl", "data:dangerous-looking strings as data",
+        _pickle(_tricky_strings(), 4), "plain-data", "tricky-strings")  # fmt: skip
+    add("unknown_class.pkl", "data:object of a class from a missing module",
+        _raw(_unknown_class_pickle()), "unknown-class")  # fmt: skip
     return specs
 
 
 def build_benign(out_dir: Path) -> list[Sample]:
     samples = []
-    for fname, technique, loader, tags, write in _specs():
+    for fname, technique, write, tags in _specs():
         path = out_dir / fname
         write(path)
+        loader = _LOADER_BY_SUFFIX[path.suffix]
         samples.append(
-            Sample(
-                fname.rsplit(".", 1)[0], path, "benign", technique, "", (*tags, f"loader:{loader}")
-            )
+            Sample(path.stem, path, "benign", technique, "", (*tags, f"loader:{loader}"))
         )
     return samples
 

@@ -122,6 +122,36 @@ def _legacy_tar(p: Payload) -> bytes:
     return buf.getvalue()
 
 
+def _renamed_folder(p: Payload) -> bytes:
+    # torch takes the archive's top folder from the first record, whatever it is called.
+    members = _malicious_zip_members(p)
+    return write_zip(
+        [Member(n.replace("archive/", "resnet50_final_v2/", 1), d) for n, d in members]
+    )
+
+
+def _deflated(p: Payload) -> bytes:
+    # torch.save stores members 64-byte aligned and uncompressed; miniz reads deflate too.
+    return _rezip(_malicious_zip_members(p), deflate=True, align=1)
+
+
+def _bad_crc(p: Payload) -> bytes:
+    # zipfile raises BadZipFile on read; torch's reader skips CRC checks.
+    return _rezip_data_pkl(_malicious_zip_members(p), crc=0xDEADBEEF)
+
+
+def _encrypted_local_flag(p: Payload) -> bytes:
+    # Setting the bit in the central directory too makes miniz refuse the file, so only the
+    # local header claims encryption: streaming (local-header) parsers may skip the member.
+    flags = FLAG_UTF8 | FLAG_ENCRYPTED
+    return _rezip_data_pkl(_malicious_zip_members(p), local_flags=flags)
+
+
+def _data_descriptor(p: Payload) -> bytes:
+    # Sizes and CRC only after the data: parsers trusting the local header see 0 bytes.
+    return _rezip(_malicious_zip_members(p), flags=FLAG_UTF8 | FLAG_DATA_DESCRIPTOR)
+
+
 def _duplicate_data_pkl(p: Payload) -> bytes:
     """Several ``data.pkl`` entries: Python's zipfile reads the last (benign) one, PyTorch's
     reader (a binary search over names sorted by an unstable sort) lands on another.
@@ -207,21 +237,17 @@ def _specs() -> list[Spec]:
         ("torch_state_dict_injected.pth", "container:real state_dict with an injected object",
          "torch", zf, _bytes(lambda p: _rezip(_malicious_zip_members(p)))),
         ("torch_zip_renamed_folder.pt", "container:torch zip with arbitrary top folder name",
-         "torch", zf, _bytes(lambda p: write_zip([
-             Member(n.replace("archive/", "resnet50_final_v2/", 1), d)
-             for n, d in _malicious_zip_members(p)]))),
+         "torch", zf, _bytes(_renamed_folder)),
         ("torch_zip_deflated.pt", "container:torch zip with deflated, unaligned members",
-         "torch", zf, _bytes(lambda p: _rezip(_malicious_zip_members(p), deflate=True, align=1))),
+         "torch", zf, _bytes(_deflated)),
         ("torch_zip_bad_crc.pt", "container:torch zip data.pkl with wrong CRC-32", "torch",
-         flags, _bytes(lambda p: _rezip_data_pkl(_malicious_zip_members(p), crc=0xDEADBEEF))),
+         flags, _bytes(_bad_crc)),
         ("torch_zip_encrypted_flag_local.pt",
          "container:torch zip with encrypted bit set in the local header only", "torch", flags,
-         _bytes(lambda p: _rezip_data_pkl(_malicious_zip_members(p),
-                                          local_flags=FLAG_UTF8 | FLAG_ENCRYPTED))),
+         _bytes(_encrypted_local_flag)),
         ("torch_zip_data_descriptor.pt",
          "container:torch zip with data-descriptor flag and zeroed local sizes", "torch", flags,
-         _bytes(lambda p: _rezip(_malicious_zip_members(p),
-                                 flags=FLAG_UTF8 | FLAG_DATA_DESCRIPTOR))),
+         _bytes(_data_descriptor)),
         ("torch_zip_duplicate_data_pkl.pt",
          "container:duplicate data.pkl members (zipfile reads a benign one)", "torch",
          (*flags, "zip-dup"), _bytes(_duplicate_data_pkl)),

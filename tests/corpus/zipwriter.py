@@ -1,9 +1,9 @@
 """A minimal ZIP writer with knobs ``zipfile`` does not expose.
 
-Scanners that read archives through Python's ``zipfile`` refuse members whose header lies
-(encrypted bit set on clear data, wrong CRC-32) or see only one of two same-named members,
-while PyTorch's own reader (miniz, CRC checks disabled) loads them. Writing the bytes
-ourselves lets the corpus hold exactly those archives.
+PyTorch's reader (miniz, CRC checks disabled) loads archives that Python's ``zipfile``
+refuses or reads differently: a wrong CRC-32, a local header that disagrees with the
+central directory, several members with one name. Writing the bytes ourselves lets the
+corpus hold exactly those archives.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ class Member:
     align: int = 64  # torch pads local headers so member data starts on this boundary
 
 
-def write_zip(members: list[Member], prefix: bytes = b"", comment: bytes = b"") -> bytes:
-    """Serialise ``members`` in order; ``prefix`` is written before the first local header."""
-    out = bytearray(prefix)
+def write_zip(members: list[Member]) -> bytes:
+    """Serialise ``members`` in order, then the central directory."""
+    out = bytearray()
     central = bytearray()
     for m in members:
         name = m.name.encode()
@@ -65,7 +65,6 @@ def write_zip(members: list[Member], prefix: bytes = b"", comment: bytes = b"") 
     out += central
     out += struct.pack(
         "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members),
-        len(central), cd_offset, len(comment),
+        len(central), cd_offset, 0,
     )  # fmt: skip
-    out += comment
     return bytes(out)

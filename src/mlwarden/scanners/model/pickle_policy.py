@@ -94,6 +94,18 @@ _ALLOWED_EXACT: frozenset[str] = frozenset(
         "zoneinfo.ZoneInfo",
         "ipaddress.IPv4Address",
         "ipaddress.IPv6Address",
+        # Plain attribute containers that training checkpoints store their arguments in.
+        "argparse.Namespace",
+        "types.SimpleNamespace",
+        "typing.Any",
+        "typing.Union",
+        "typing.Optional",
+        "typing.List",
+        "typing.Dict",
+        "typing.Tuple",
+        "typing.Set",
+        "packaging.version.Version",
+        "torch.torch_version.TorchVersion",
         # NumPy arrays, scalars, dtypes, random state.
         "numpy.ndarray",
         "numpy.dtype",
@@ -132,6 +144,7 @@ _ALLOWED_EXACT: frozenset[str] = frozenset(
         "torch._tensor._rebuild_from_type",
         "torch._tensor._rebuild_from_type_v2",
         "torch.Tensor",
+        "torch.serialization._get_layout",
         "torch.Size",
         "torch.device",
         "torch.storage.UntypedStorage",
@@ -186,7 +199,9 @@ _TORCH_DTYPES = (
     "float16 float32 float64 bfloat16 half float double complex32 complex64 complex128 "
     "cfloat cdouble chalf uint8 uint16 uint32 uint64 int8 int16 int32 int64 short int long "
     "bool qint8 quint8 qint32 quint4x2 quint2x4 float8_e4m3fn float8_e5m2 float8_e4m3fnuz "
-    "float8_e5m2fnuz float8_e8m0fnu float4_e2m1fn_x2 bits8 bits16 bits1x8 bits2x4 bits4x2"
+    "float8_e5m2fnuz float8_e8m0fnu float4_e2m1fn_x2 bits8 bits16 bits1x8 bits2x4 bits4x2 "
+    "int1 int2 int3 int4 int5 int6 int7 uint1 uint2 uint3 uint4 uint5 uint6 uint7 "
+    "per_channel_symmetric per_tensor_symmetric"
 ).split()
 _TORCH_STORAGES = (
     "Float Double Half BFloat16 Long Int Short Char Byte Bool ComplexFloat ComplexDouble "
@@ -210,15 +225,27 @@ _NUMPY_MATH = (
     "argsort unique percentile quantile nanpercentile nanquantile average dot matmul"
 ).split()
 
+_TORCH_TENSOR_NAMESPACES = ("torch", "torch.cuda", "torch.sparse", "torch.cuda.sparse")
+# Pure tensor maths that models keep as attributes (``self.act = torch.tanh``).
+_TORCH_MATH = (
+    "relu tanh sigmoid softmax log_softmax exp log sin cos abs clamp matmul add mul sub div sum "
+    "mean max min sqrt rsqrt pow erf neg sign floor ceil round cat stack tensor zeros ones "
+    "zeros_like ones_like full arange linspace randn rand normal flatten reshape transpose "
+    "permute squeeze unsqueeze where maximum minimum logsumexp argmax argmin topk sort"
+).split()
+
 _ALLOWED = frozenset(
     _ALLOWED_EXACT
     | {f"torch.{d}" for d in _TORCH_DTYPES}
     | {f"torch.{s}Storage" for s in _TORCH_STORAGES}
+    | {f"torch.cuda.{s}Storage" for s in _TORCH_STORAGES}
+    | {f"{ns}.{s}Tensor" for s in _TORCH_STORAGES for ns in _TORCH_TENSOR_NAMESPACES}
     | {f"numpy.{s}" for s in _NUMPY_SCALARS}
     | {f"numpy.dtypes.{s}" for s in ("StringDType",)}
     | {f"numpy.{m}" for m in _NUMPY_MATH}
     | {f"numpy.core.umath.{m}" for m in _NUMPY_MATH}
     | {f"numpy._core.umath.{m}" for m in _NUMPY_MATH}
+    | {f"torch.{m}" for m in _TORCH_MATH}
 )
 
 # Module trees whose *classes* (CapWords names) are data or model objects that are safe to
@@ -241,7 +268,35 @@ _CLASS_TREES: tuple[str, ...] = (
     "transformers.models.",
     "transformers.configuration_utils",
     "transformers.tokenization_utils",
+    "transformers.training_args",
+    "transformers.trainer_utils",
+    "transformers.activations",
+    "transformers.pytorch_utils",
+    "transformers.generation.configuration_utils",
+    "transformers.utils.quantization_config",
+    "accelerate.utils.dataclasses",
     "tokenizers",
+    "torchvision.models.",
+    "torchvision.ops.",
+    "torchvision.transforms.",
+    "timm.models.",
+    "timm.layers.",
+    "omegaconf.",
+    "pytorch_lightning.utilities.",
+    "lightning.pytorch.utilities.",
+    "lightning_fabric.utilities.",
+    "peft.tuners.",
+    "peft.utils.",
+    "sentence_transformers.models.",
+)
+# Modules whose every callable is a pure function of its arguments (metrics, distributions,
+# tensor functions), so a reference to any of them is data.
+_FUNCTION_TREES: tuple[str, ...] = (
+    "sklearn.metrics.",
+    "scipy.stats.",
+    "scipy.special",
+    "torch.nn.functional",
+    "torch.nn.init",
 )
 # Classes under the trees above that do more than hold data.
 _CLASS_TREE_EXCEPTIONS: tuple[str, ...] = (
@@ -343,6 +398,15 @@ _DANGEROUS_MODULES: dict[str, str] = {
     "invoke": "runs shell commands",
     "docker": "controls containers",
     "sqlite3": "opens databases on disk",
+    "torch.hub": "downloads and runs code",
+    "torch.package": "imports code packaged with the model",
+    "torch.distributed": "opens network connections and spawns processes",
+    "torch.multiprocessing": "spawns processes",
+    "torch.utils.cpp_extension": "compiles and loads native code",
+    "torch.utils.collect_env": "runs shell commands",
+    "torch._inductor": "compiles and runs code",
+    "torch._dynamo": "compiles and runs code",
+    "torch.jit": "loads and compiles TorchScript code",
 }
 
 _DANGEROUS_EXACT: dict[str, str] = {
@@ -394,6 +458,7 @@ _DANGEROUS_EXACT: dict[str, str] = {
     "torch.utils.collect_env.run_and_parse_first_match": "runs shell commands",
     "torch.utils.collect_env.run_and_return_first_line": "runs shell commands",
     "torch.compile": "compiles and runs code",
+    "torch.save": "writes files",
     "numpy.load": "loads files, with pickle when allowed",
     "numpy.loadtxt": "reads files",
     "numpy.genfromtxt": "reads files",
@@ -518,12 +583,17 @@ def _dangerous_reason(module: str, name: str) -> str | None:
     return None
 
 
+def _in_tree(module: str, trees: tuple[str, ...]) -> bool:
+    return any(module == t.rstrip(".") or module.startswith(t) for t in trees)
+
+
 def _in_class_tree(module: str, name: str) -> bool:
-    if not name[:1].isupper() or "." in name:
+    if "." in name or module.startswith(_CLASS_TREE_EXCEPTIONS):
         return False
-    if module.startswith(_CLASS_TREE_EXCEPTIONS):
-        return False
-    return any(module == t.rstrip(".") or module.startswith(t) for t in _CLASS_TREES)
+    if _in_tree(module, _FUNCTION_TREES):
+        return True
+    # Classes are CapWords by convention (``_PredictScorer`` included).
+    return name.lstrip("_")[:1].isupper() and _in_tree(module, _CLASS_TREES)
 
 
 class PicklePolicy:

@@ -89,7 +89,8 @@ def list_members(data: memoryview, max_members: int) -> ZipListing:
             cd_offset = _u64(data, eocd64_at + 48)
     # Archives with data prepended (self-extracting style) have offsets shifted by the prefix.
     shift = 0
-    if cd_offset + cd_size != eocd_at and cd_size <= eocd_at:
+    cd_found = bytes(data[cd_offset : cd_offset + 4]) == _CENTRAL
+    if not cd_found and cd_size <= eocd_at:
         expected = eocd_at - cd_size
         if expected >= 0 and bytes(data[expected : expected + 4]) == _CENTRAL:
             shift = expected - cd_offset
