@@ -14,8 +14,14 @@ import zlib
 from collections.abc import Iterable
 
 from mlwarden.findings import Finding, Rule, Severity
-from mlwarden.scanners.base import Blob, LimitExceeded, MalformedInput, ScanContext
-from mlwarden.scanners.model.zip_reader import crc_matches, list_members, read_member
+from mlwarden.scanners.base import (
+    MALFORMED_RULE,
+    Blob,
+    LimitExceeded,
+    MalformedInput,
+    ScanContext,
+)
+from mlwarden.scanners.model.zip_reader import DAMAGED, crc_matches, list_members, read_member
 from mlwarden.taxonomy import (
     ATLAS_SUPPLY_CHAIN_MODEL,
     CWE_DECOMPRESSION_BOMB,
@@ -81,9 +87,9 @@ class ZipScanner:
         listing = list_members(data, ctx.limits.max_members)
         findings: list[Finding] = []
         for anomaly in listing.anomalies:
-            rule = PATH_ESCAPE if "escapes the extraction" in anomaly else ARCHIVE_ANOMALY
-            rule = BOMB if "overlap" in anomaly else rule
-            findings.append(rule.finding(blob.location, anomaly))
+            findings.append(_anomaly_rule(anomaly).finding(blob.location, anomaly))
+            if anomaly.startswith(DAMAGED):
+                ctx.incomplete.append(f"{blob.location}: {anomaly}")
         for member in listing.members:
             ctx.budget.check_time()
             if member.name.endswith("/") and member.size == 0:
@@ -109,6 +115,16 @@ class ZipScanner:
                     CRC_MISMATCH.finding(location, f"stored CRC-32 {member.crc:08x} differs")
                 )
         return findings
+
+
+def _anomaly_rule(anomaly: str) -> Rule:
+    if anomaly.startswith(DAMAGED):
+        return MALFORMED_RULE
+    if "escapes the extraction" in anomaly:
+        return PATH_ESCAPE
+    if "overlap" in anomaly:
+        return BOMB
+    return ARCHIVE_ANOMALY
 
 
 class TarScanner:

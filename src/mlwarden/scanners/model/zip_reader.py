@@ -101,7 +101,9 @@ def list_members(data: memoryview, max_members: int) -> ZipListing:
     pos = cd_offset + shift
     for _ in range(count):
         if pos + 46 > size or bytes(data[pos : pos + 4]) != _CENTRAL:
-            raise MalformedInput(f"central directory entry {len(members)} is damaged")
+            return _from_local_headers(
+                data, max_members, f"central directory entry {len(members)} is damaged"
+            )
         flags = _u16(data, pos + 8)
         method = _u16(data, pos + 10)
         crc = _u32(data, pos + 16)
@@ -125,8 +127,37 @@ def list_members(data: memoryview, max_members: int) -> ZipListing:
             anomalies.append(f"{name}: data runs past the end of the file")
             csize = max(0, size - start)
         members.append(ZipMember(name, flags, method, crc, csize, usize, header, start, local_name))
+    if not members and size > 30 and bytes(data[:4]) == _LOCAL:
+        return _from_local_headers(data, max_members, "central directory lists no members")
     _check_members(members, anomalies)
     return ZipListing(members, anomalies)
+
+
+DAMAGED = "central directory unusable"
+"""Prefix of the anomaly reported when members had to be found from local headers."""
+
+
+def _from_local_headers(data: memoryview, max_members: int, why: str) -> ZipListing:
+    """Members found by walking local headers, as streaming readers find them."""
+    members: list[ZipMember] = []
+    size = len(data)
+    pos = 0
+    while pos + 30 <= size and bytes(data[pos : pos + 4]) == _LOCAL:
+        if len(members) >= max_members:
+            raise LimitExceeded("zip members", max_members, "raise limits.max_members")
+        flags, method = _u16(data, pos + 6), _u16(data, pos + 8)
+        crc, csize, usize = _u32(data, pos + 14), _u32(data, pos + 18), _u32(data, pos + 22)
+        nlen, xlen = _u16(data, pos + 26), _u16(data, pos + 28)
+        name = _decode_name(bytes(data[pos + 30 : pos + 30 + nlen]), flags)
+        start = pos + 30 + nlen + xlen
+        if flags & 0x8 and csize == 0:
+            break  # sizes live in a trailing data descriptor: cannot walk further safely
+        csize = min(csize, max(0, size - start))
+        members.append(ZipMember(name, flags, method, crc, csize, usize, pos, start, name))
+        pos = start + csize
+    return ZipListing(
+        members, [f"{DAMAGED}: {why}; {len(members)} member(s) read from local headers"]
+    )
 
 
 def _zip64_sizes(extra: bytes, usize: int, csize: int, offset: int) -> tuple[int, int, int]:
