@@ -15,7 +15,6 @@ Example::
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -36,7 +35,7 @@ class Config:
     source: str | None
 
 
-def _globals(value: object, key: str, source: str) -> frozenset[str]:
+def parse_globals(value: object, key: str, source: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(source, f"`{key}` must be a list of strings", 'e.g. ["mypkg.Model"]')
     for entry in value:
@@ -72,6 +71,8 @@ def load_config(path: str | None = None) -> Config:
         if path:
             raise ConfigError(path, "configuration file not found", "check the --config path")
         return Config(ScanSettings(), Severity.HIGH, None)
+    import tomllib
+
     source = str(candidate)
     raw = candidate.read_bytes()
     if len(raw) > _MAX_CONFIG_BYTES:
@@ -94,7 +95,7 @@ def load_config(path: str | None = None) -> Config:
         raise ConfigError(source, f"fail_on: {exc}", "use one of the listed values") from None
     settings = ScanSettings(
         limits=_limits(scan.get("limits", {}), source),
-        extra_allowed_globals=_globals(scan.get("allow_globals", []), "allow_globals", source),
-        extra_denied_globals=_globals(scan.get("deny_globals", []), "deny_globals", source),
+        extra_allowed_globals=parse_globals(scan.get("allow_globals", []), "allow_globals", source),
+        extra_denied_globals=parse_globals(scan.get("deny_globals", []), "deny_globals", source),
     )
     return Config(settings, fail_on, source)

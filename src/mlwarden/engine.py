@@ -8,14 +8,12 @@ never reported as clean.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import mmap
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from mlwarden import __version__
@@ -104,6 +102,8 @@ def _format_label(seen: list[str]) -> str:
 
 
 def _digest(data: bytes | mmap.mmap) -> str:
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -184,7 +184,7 @@ def scan_paths(
 ) -> Report:
     """Scan files, folders and ``-`` (stdin) in this process and return one report."""
     settings = settings or ScanSettings()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    started_at = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     t0 = time.perf_counter()
     targets = collect_targets(paths)
     results: list[FileResult] = []

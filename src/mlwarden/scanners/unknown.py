@@ -37,6 +37,8 @@ class UnknownScanner:
             # A protocol 0/1 pickle has no magic number; it parsed cleanly, so it is one.
             return analyse_pickles(blob, ctx)
         findings: list[Finding] = []
+        if blob.depth > 0:
+            return findings  # members (tensor bytes, say) are data unless they parse as pickles
         if len(data) <= _MAX_SEARCH_BYTES:
             haystack = bytes(data)
             for n, match in enumerate(_CANDIDATE.finditer(haystack)):

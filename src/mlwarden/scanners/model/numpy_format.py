@@ -6,7 +6,6 @@ pickle stream; numeric arrays carry no code.
 
 from __future__ import annotations
 
-import ast
 import struct
 from collections.abc import Iterable
 
@@ -42,6 +41,8 @@ def _header(data: memoryview) -> tuple[dict[str, object], int]:
         raise MalformedInput(f"unknown NumPy format version {major}")
     if hlen > _MAX_HEADER or start + hlen > len(data):
         raise MalformedInput(f"NumPy header length {hlen} is out of bounds")
+    import ast
+
     text = bytes(data[start : start + hlen]).decode("latin-1")
     try:
         header = ast.literal_eval(text)  # literals only: never evaluates code

@@ -145,6 +145,7 @@ RULES: tuple[Rule, ...] = (
     NESTED_LOADER,
 )
 
+_IMPORT_RULES = frozenset({DANGEROUS.id, INDIRECT.id, OUTSIDE.id})
 _VERDICT_RULES = {
     Verdict.DANGEROUS: DANGEROUS,
     Verdict.INDIRECT: INDIRECT,
@@ -206,7 +207,11 @@ def analyse_pickles(
         lenient = trace.error is not None and (index > 0 or not strict)
         judged = _judge_trace(trace, blob, ctx, report_errors=not lenient)
         if lenient:
-            flagged = [f for f in judged if f.severity >= Severity.HIGH]
+            # Random bytes can decode as EXT or call opcodes; only imports of real, judged
+            # callables count as evidence that these bytes are a pickle someone would load.
+            flagged = [
+                f for f in judged if f.rule_id in _IMPORT_RULES and f.severity >= Severity.HIGH
+            ]
             if index == 0 and not flagged:
                 return [NOT_A_PICKLE.finding(blob.location.at(pos), str(trace.error))]
             # Bytes after a complete pickle that do not form one are data (legacy torch
