@@ -32,6 +32,7 @@ def _run(sample: Sample, marker: Path, workdir: Path) -> tuple[bool, str]:
     """Load ``sample`` in a child process; return (passed, detail)."""
     marker.unlink(missing_ok=True)
     snippet = LOADERS[loader_of(sample)]
+    t0 = time.monotonic()
     try:
         proc = subprocess.run(
             [sys.executable, "-c", snippet, str(sample.path)],
@@ -42,6 +43,9 @@ def _run(sample: Sample, marker: Path, workdir: Path) -> tuple[bool, str]:
         )
     except subprocess.TimeoutExpired:
         return False, "timeout"
+    slow = time.monotonic() - t0 > 10
+    if slow:
+        print(f"slow: {sample.name} took {time.monotonic() - t0:.0f}s", file=sys.stderr)
     fired = marker.exists()
     marker.unlink(missing_ok=True)
     err = proc.stderr.decode(errors="replace").strip().splitlines()
