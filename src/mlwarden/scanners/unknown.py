@@ -12,7 +12,8 @@ from collections.abc import Iterable
 
 from mlwarden.findings import Finding, Rule, Severity
 from mlwarden.scanners.base import UNKNOWN_FORMAT_RULE, Blob, ScanContext
-from mlwarden.scanners.model.pickle_scanner import analyse_pickles, parses_as_pickle
+from mlwarden.scanners.model.pickle_scanner import NOT_A_PICKLE, analyse_pickles
+from mlwarden.scanners.model.pickle_vm import VALID_OPCODES
 
 EMBEDDED_PICKLE = Rule(
     "MLW-PKL-012",
@@ -33,9 +34,11 @@ class UnknownScanner:
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterable[Finding]:
         data = blob.view()
-        if parses_as_pickle(data, ctx):
-            # A protocol 0/1 pickle has no magic number; it parsed cleanly, so it is one.
-            return analyse_pickles(blob, ctx)
+        if data and data[0] in VALID_OPCODES:
+            # Protocol 0/1 pickles have no magic number: try one, leniently.
+            found = analyse_pickles(blob, ctx, strict=False)
+            if not any(f.rule_id == NOT_A_PICKLE.id for f in found):
+                return found
         findings: list[Finding] = []
         if blob.depth > 0:
             return findings  # members (tensor bytes, say) are data unless they parse as pickles

@@ -166,3 +166,19 @@ def test_joblib_arrays_are_skipped_exactly(tmp_path: Path) -> None:
     }
     joblib.dump(arrays, path)
     assert scan_bytes(path.read_bytes(), "arrays.joblib") == []
+
+
+def test_long_text_arguments_do_not_hide_what_follows() -> None:
+    # CPython reads text opcodes of any length; a 2 MB line must not end the analysis.
+    stream = b"(V" + b"a" * 2_000_000 + b"\np0\n0cos\nsystem\n(Vtrue\ntR."
+    assert "MLW-PKL-001" in rules(scan_bytes(stream, "weights.bin"))
+
+
+def test_headerless_protocol_0_pickle_without_a_known_name_is_analysed() -> None:
+    stream = bytes(Asm(0).GLOBAL("subprocess", "call").push("true").TUPLE1().REDUCE().STOP())
+    assert "MLW-PKL-001" in rules(scan_bytes(stream, "payload"))
+
+
+def test_ordinary_text_file_is_only_unknown() -> None:
+    found = scan_bytes(b"(this is a note)\nclass Foo:\n    pass\n", "notes")
+    assert [f.severity for f in found] == [Severity.INFO]

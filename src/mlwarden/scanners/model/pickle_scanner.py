@@ -180,17 +180,6 @@ def looks_like_pickle(data: memoryview, start: int = 0) -> bool:
     return len(data) >= start + 2 and data[start] == 0x80 and data[start + 1] <= 5
 
 
-def parses_as_pickle(data: memoryview, ctx: ScanContext, max_bytes: int = 4 << 20) -> bool:
-    """True when a protocol 0/1 pickle (no header) parses cleanly to STOP near the start."""
-    if not data or data[0] not in VALID_OPCODES:
-        return False
-    from dataclasses import replace
-
-    limits = replace(ctx.limits, max_pickle_bytes=max_bytes, max_opcodes=200_000)
-    trace = PickleMachine(data, 0, limits).run()
-    return trace.error is None and trace.limit is None
-
-
 def analyse_pickles(
     blob: Blob, ctx: ScanContext, start: int = 0, *, sequence: bool = True, strict: bool = True
 ) -> list[Finding]:

@@ -182,16 +182,19 @@ class PickleMachine:
         return self.buf[p : p + n]
 
     def _line(self) -> bytes:
+        # CPython accepts text arguments of any length, so none is capped here either
+        # (being stricter than the unpickler would let a long line hide what follows).
         buf = self.buf
         p = self.pos
-        limit = min(self.end_of_data, p + 1_048_576)
         i = p
-        while i < limit and buf[i] != 0x0A:
-            i += 1
-        if i >= limit:
-            raise PickleError("unterminated text argument", p)
-        self.pos = i + 1
-        return bytes(buf[p:i])
+        while i < self.end_of_data:
+            chunk = bytes(buf[i : min(i + 65_536, self.end_of_data)])
+            nl = chunk.find(b"\n")
+            if nl >= 0:
+                self.pos = i + nl + 1
+                return bytes(buf[p : i + nl])
+            i += len(chunk)
+        raise PickleError("unterminated text argument", p)
 
     def _u8(self) -> int:
         return self._take(1)[0]
