@@ -182,3 +182,9 @@ def test_headerless_protocol_0_pickle_without_a_known_name_is_analysed() -> None
 def test_ordinary_text_file_is_only_unknown() -> None:
     found = scan_bytes(b"(this is a note)\nclass Foo:\n    pass\n", "notes")
     assert [f.severity for f in found] == [Severity.INFO]
+
+
+def test_load_time_call_of_an_unknown_function_is_high() -> None:
+    stream = bytes(Asm(4).call("fancy_cli_lib.runner", "run_command", "true").STOP())
+    found = scan_bytes(stream)
+    assert [(f.rule_id, f.severity) for f in found] == [("MLW-PKL-013", Severity.HIGH)]

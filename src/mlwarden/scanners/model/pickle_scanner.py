@@ -125,6 +125,16 @@ NESTED_LOADER = Rule(
     Severity.INFO,
     "Nothing to do if the nested object is clean; its own findings are listed separately.",
 )
+UNKNOWN_CALL = Rule(
+    "MLW-PKL-013",
+    "Pickle calls an unknown function at load time",
+    Severity.HIGH,
+    _FIX_REVIEW,
+    CODE_EXECUTION_TAGS,
+    "A function (not a class) from a module mlwarden does not know is called while loading. "
+    "Custom classes are common in pickles; load-time calls of arbitrary functions are how "
+    "gadgets from less common libraries are used.",
+)
 NOT_A_PICKLE = Rule(
     "MLW-PKL-011",
     "Looks like a pickle but does not parse as one",
@@ -133,6 +143,7 @@ NOT_A_PICKLE = Rule(
 )
 RULES: tuple[Rule, ...] = (
     NOT_A_PICKLE,
+    UNKNOWN_CALL,
     DANGEROUS,
     INDIRECT,
     OUTSIDE,
@@ -145,7 +156,7 @@ RULES: tuple[Rule, ...] = (
     NESTED_LOADER,
 )
 
-_IMPORT_RULES = frozenset({DANGEROUS.id, INDIRECT.id, OUTSIDE.id})
+_IMPORT_RULES = frozenset({DANGEROUS.id, INDIRECT.id, OUTSIDE.id, UNKNOWN_CALL.id})
 _VERDICT_RULES = {
     Verdict.DANGEROUS: DANGEROUS,
     Verdict.INDIRECT: INDIRECT,
@@ -309,6 +320,9 @@ def _finding(key: tuple[str, str], use: _Use, blob: Blob) -> Finding | None:
     judgement = use.judgement
     if judgement is not None:
         rule = _VERDICT_RULES[judgement.verdict]
+        leaf = judgement.name.rsplit(".", 1)[-1]
+        if rule is UNKNOWN and use.call is not None and not leaf.lstrip("_")[:1].isupper():
+            rule = UNKNOWN_CALL  # classes are CapWords by convention; this is a function
         if use.call is not None:
             times = f" ({use.count} calls)" if use.count > 1 else ""
             how = f"is called with {_describe_args(use.call.args)}{times}"
