@@ -55,7 +55,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -191,6 +191,7 @@ def run_measured(
 class Verdict:
     status: Status
     detail: str = ""
+    severities: tuple[str, ...] = ()  # the tool's own severity names for what it reported
 
 
 def _load_json(path: Path) -> Any:
@@ -345,9 +346,11 @@ class Mlwarden(Tool):
         doc = _json_from_stdout(run.stdout)
         if not isinstance(doc, dict):
             return Verdict("crash", f"exit {run.returncode}, no JSON report: {run.tail()}")
-        findings = list(doc.get("findings") or [])
-        for entry in doc.get("files") or []:
-            findings.extend(entry.get("findings") or [])
+        findings = [f for f in doc.get("findings") or [] if isinstance(f, dict)]
+        for entry in doc.get("files") or []:  # per-file findings, when given as a list
+            nested = entry.get("findings")
+            if isinstance(nested, list):
+                findings.extend(f for f in nested if isinstance(f, dict))
         high = sorted(
             {str(f.get("rule_id")) for f in findings if f.get("severity") in HIGH_SEVERITIES}
         )
@@ -515,11 +518,12 @@ class Modelaudit(AnchorTool):
         issues = [i for i in doc.get("issues") or [] if isinstance(i, dict)]
         security = [i for i in issues if i.get("severity") in ("warning", "critical")]
         codes = sorted({f"{i.get('rule_code')}:{i.get('severity')}" for i in security})
+        sevs = tuple(sorted({str(i.get("severity")) for i in security}))
         rc = run.returncode
         if rc == 0:
             return Verdict("clean")
         if rc == 1:
-            return Verdict("flagged", ",".join(codes[:6]))
+            return Verdict("flagged", ",".join(codes[:6]), sevs)
         if rc == 2:
             if doc.get("files_scanned") == 0 and not doc.get("has_errors"):
                 return Verdict("unsupported", "no file scanned")
@@ -530,6 +534,25 @@ class Modelaudit(AnchorTool):
             extra = f" ({len(security)} security issue(s) also reported)" if security else ""
             return Verdict("error", f"{kind}: " + ("; ".join(msgs[:2]) or run.tail()) + extra)
         return Verdict("crash", f"exit {rc}: {run.tail()}")
+
+
+def critical_only(result: ToolResult, name: str) -> ToolResult:
+    """The same runs, counting a file as flagged only when a CRITICAL issue was reported.
+
+    modelaudit's exit code 1 also covers WARNING issues; mlwarden is counted at high and
+    above, so modelaudit's CRITICAL-only reading is the like-for-like comparison. No extra
+    process is run: per-file verdicts are re-read, and the timings are the same runs'.
+    """
+
+    def demote(status: str, severities: str) -> str:
+        critical = "critical" in severities.split(",")
+        return "clean" if status == "flagged" and not critical else status
+
+    files = [replace(f, tool=name, status=demote(f.status, f.severities)) for f in result.files]
+    large = result.large
+    if large is not None:
+        large = replace(large, status=demote(large.status, large.severities))
+    return replace(result, tool=name, files=files, large=large, payload_executed=[])
 
 
 def all_tools(mlwarden_exe: Path | None) -> list[Tool]:
@@ -559,6 +582,7 @@ class FileResult:
     wall_s: float
     traceback: bool
     detail: str
+    severities: str = ""
 
 
 @dataclass
@@ -568,6 +592,7 @@ class WholeRun:
     wall_s: float
     peak_rss_mb: float | None
     detail: str = ""
+    severities: str = ""
 
 
 @dataclass
@@ -661,6 +686,7 @@ def bench_tool(
             wall_s=round(run.wall_s, 3),
             traceback=run.traceback,
             detail=verdict.detail,
+            severities=",".join(verdict.severities),
         )
 
     log(f"[{tool.name} {version}] per-file: {len(samples)} files, {args.jobs} at a time")
@@ -686,6 +712,7 @@ def bench_tool(
             wall_s=round(run.wall_s, 3),
             peak_rss_mb=None if run.peak_rss_mb is None else round(run.peak_rss_mb, 1),
             detail=verdict.detail[:300],
+            severities=",".join(verdict.severities),
         )
 
     result.folder = whole(corpus_dir, args.folder_timeout, "folder")
@@ -753,34 +780,76 @@ def summary_table(results: Sequence[ToolResult]) -> str:
     return "\n".join(lines)
 
 
-def technique_table(results: Sequence[ToolResult]) -> str:
+def family_of(technique: str) -> str:
+    """``"reduce:os.system"`` -> ``"reduce"``: the corpus names techniques family:detail."""
+    return technique.split(":", 1)[0]
+
+
+def breakdown_table(
+    results: Sequence[ToolResult],
+    kind: str,
+    key: Callable[[str], str],
+    label: str,
+    only_disagreements: bool = False,
+) -> str:
+    """Files flagged per tool, grouped by ``key(technique)`` over samples of ``kind``.
+
+    For malicious samples the last column lists the tools that missed at least one file of
+    the group (a crash or error is a miss); for benign ones, the tools that flagged one.
+    """
     ran = [r for r in results if r.installed]
-    techniques: dict[str, int] = {}
-    for r in ran[:1]:
-        for f in r.files:
-            if f.kind == "malicious":
-                techniques[f.technique] = techniques.get(f.technique, 0) + 1
-    head = "| Technique | Samples | " + " | ".join(r.tool for r in ran) + " | Missed by |"
+    if not ran:
+        return "(no tool ran)"
+    groups: dict[str, int] = {}
+    for f in ran[0].files:
+        if f.kind == kind:
+            groups[key(f.technique)] = groups.get(key(f.technique), 0) + 1
+    last = "Missed by" if kind == "malicious" else "Flagged by"
+    head = f"| {label} | Samples | " + " | ".join(r.tool for r in ran) + f" | {last} |"
     lines = [head, "|" + "---|" * (len(ran) + 3)]
-    for tech in sorted(techniques):
+    for group in sorted(groups):
         cells: list[str] = []
-        missed: list[str] = []
+        named: list[str] = []
         for r in ran:
-            rows = [f for f in r.files if f.kind == "malicious" and f.technique == tech]
+            rows = [f for f in r.files if f.kind == kind and key(f.technique) == group]
             hit = sum(f.status == "flagged" for f in rows)
             crashed = sum(f.status in CRASH_STATUSES for f in rows)
             cells.append(f"{hit}/{len(rows)}" + (f" ({crashed} crash)" if crashed else ""))
-            if hit < len(rows):
-                missed.append(r.tool)
-        missed_cell = ", ".join(missed) if missed else "—"
-        row = " | ".join([tech, str(techniques[tech]), *cells, missed_cell])
+            if (kind == "malicious" and hit < len(rows)) or (kind != "malicious" and hit):
+                named.append(r.tool)
+        if only_disagreements and not named:
+            continue
+        row = " | ".join([group, str(groups[group]), *cells, ", ".join(named) or "—"])
         lines.append(f"| {row} |")
     return "\n".join(lines)
+
+
+def summary_row(r: ToolResult) -> dict[str, Any]:
+    """The summary table's numbers for one row, for results.json."""
+    detected, malicious = r.detected()
+    false_positives, benign = r.false_positives()
+    return {
+        "tool": r.tool,
+        "version": r.version,
+        "installed": r.installed,
+        "detected": detected,
+        "malicious": malicious,
+        "false_positives": false_positives,
+        "benign": benign,
+        "crashes": r.crashes(),
+        "unsupported": r.unsupported(),
+        "folder_wall_s": r.folder.wall_s if r.folder else None,
+        "large_wall_s": r.large.wall_s if r.large else None,
+        "large_status": r.large.status if r.large else None,
+        "large_mb_s": r.large_mb_s,
+        "large_peak_rss_mb": r.large.peak_rss_mb if r.large else None,
+    }
 
 
 def write_outputs(
     out: Path,
     results: Sequence[ToolResult],
+    derived: Sequence[ToolResult],
     meta: dict[str, Any],
     tables: str,
 ) -> None:
@@ -792,7 +861,11 @@ def write_outputs(
         for r in results:
             for row in r.files:
                 writer.writerow(list(asdict(row).values()))
-    doc = {"meta": meta, "tools": [asdict(r) for r in results]}
+    doc = {
+        "meta": meta,
+        "summary": [summary_row(r) for r in [*results, *derived]],
+        "tools": [asdict(r) for r in results],
+    }
     (out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
 
 
@@ -872,6 +945,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_tool(tool, samples, corpus_dir, large, marker, scratch, args, log)
             for tool in tools
         ]
+        derived = [
+            critical_only(r, "modelaudit (CRITICAL only)")
+            for r in results
+            if r.tool == "modelaudit" and r.installed
+        ]
     finally:
         if args.keep:
             log(f"corpus kept in {tmp}")
@@ -895,21 +973,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in results
         if r.payload_executed
     ]
-    tables = "\n".join(
-        [
-            f"Corpus: {len(malicious)} malicious + {len(benign)} benign files; large file "
-            f"{large_mb:.0f} MB; {meta['machine']}; {meta['date']}.",
-            "",
-            summary_table(results),
-            "",
-            "Malicious techniques: files flagged per tool (a crash or error is a miss).",
-            "",
-            technique_table(results),
-            *(["", *payload_notes] if payload_notes else []),
-        ]
+    header = (
+        f"Corpus: {len(malicious)} malicious + {len(benign)} benign files; large file "
+        f"{large_mb:.0f} MB; {meta['machine']}; {meta['date']}."
     )
+    printed = [
+        header,
+        "",
+        summary_table([*results, *derived]),
+        *(
+            [
+                "",
+                "modelaudit (CRITICAL only): the same modelaudit runs, counting a file as "
+                "flagged only for a CRITICAL issue (its exit code 1 also covers WARNING "
+                "issues; mlwarden is counted at high and critical).",
+            ]
+            if derived
+            else []
+        ),
+        "",
+        "Malicious technique families: files flagged per tool (a crash or error is a miss).",
+        "",
+        breakdown_table(results, "malicious", family_of, "Family"),
+        *(["", *payload_notes] if payload_notes else []),
+    ]
+    extra = [
+        "",
+        "Benign families: files flagged per tool (false positives).",
+        "",
+        breakdown_table(results, "benign", family_of, "Family"),
+        "",
+        "Malicious techniques missed by at least one tool.",
+        "",
+        breakdown_table(results, "malicious", str, "Technique", only_disagreements=True),
+    ]
+    tables = "\n".join(printed)
     print(tables)
-    write_outputs(args.out, results, meta, tables)
+    write_outputs(args.out, results, derived, meta, "\n".join([*printed, *extra]))
     log(f"wrote {args.out}/results.md, per_file.csv, results.json")
     return 0
 
