@@ -28,12 +28,10 @@ from mlwarden.scanners.base import (
     LimitExceeded,
     MalformedInput,
     ScanContext,
-    Scanner,
     ScanSettings,
 )
-from mlwarden.scanners.detect import detect
-from mlwarden.scanners.registry import SCANNERS
-from mlwarden.scanners.unknown import UnknownScanner
+from mlwarden.scanners.detect import detect, has_zip_directory
+from mlwarden.scanners.registry import scanner_for
 from mlwarden.taxonomy import CWE_IMPROPER_INPUT
 
 INTERNAL_RULE = Rule(
@@ -43,7 +41,6 @@ INTERNAL_RULE = Rule(
     "The file is not verified. Please report this with the file's format (not the file).",
     (CWE_IMPROPER_INPUT,),
 )
-_UNKNOWN = UnknownScanner()
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"})
 
 Progress = Callable[[int, int, str], None]
@@ -67,9 +64,8 @@ def _dispatch(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         return
     fmt = detect(blob)
     ctx.formats_seen.append(fmt)
-    scanner: Scanner = SCANNERS.get(fmt) or _UNKNOWN
     try:
-        yield from scanner.scan(blob, ctx)
+        yield from scanner_for(fmt).scan(blob, ctx)
     except LimitExceeded as exc:
         ctx.incomplete.append(f"{blob.location}: {exc.what}")
         yield LIMIT_RULE.finding(
@@ -78,9 +74,33 @@ def _dispatch(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
     except MalformedInput as exc:
         ctx.incomplete.append(f"{blob.location}: malformed {fmt}")
         yield MALFORMED_RULE.finding(blob.location, f"{fmt}: {exc}")
-    except (RecursionError, MemoryError, Exception) as exc:
+    except (RecursionError, MemoryError, Exception) as exc:  # any scanner bug becomes a finding
         ctx.incomplete.append(f"{blob.location}: scanner error")
         yield INTERNAL_RULE.finding(blob.location, f"{fmt} scanner: {type(exc).__name__}: {exc}")
+    yield from _polyglot(blob, ctx, fmt)
+
+
+def _polyglot(blob: Blob, ctx: ScanContext, fmt: str) -> Iterator[Finding]:
+    """Read a file also as the other formats it could be loaded as.
+
+    One file can be a valid safetensors header and a pickle, or a pickle followed by a zip;
+    a loader picks whichever it expects. Only evidence of code is reported from these
+    second readings, so ordinary files whose bytes merely resemble another format stay quiet.
+    """
+    data = blob.view()
+    if fmt != "pickle" and len(data) > 2 and data[0] == 0x80 and data[1] <= 5:
+        from mlwarden.scanners.model.pickle_scanner import IMPORT_RULES, analyse_pickles
+
+        found = analyse_pickles(blob, ctx, strict=False)
+        yield from (f for f in found if f.rule_id in IMPORT_RULES)
+    if fmt == "pickle" and blob.depth == 0 and has_zip_directory(data):
+        inner = ScanContext(ctx.budget, ctx.settings, ctx.scan_member)
+        try:
+            found = list(scanner_for("zip").scan(blob, inner))
+        except (LimitExceeded, MalformedInput):
+            return
+        ctx.formats_seen.append("zip")
+        yield from found
 
 
 def scan_blob(blob: Blob, settings: ScanSettings) -> tuple[list[Finding], ScanStatus, str]:

@@ -26,6 +26,8 @@ CWE_IMPROPER_INPUT = "CWE-20"
 CWE_TEMPLATE_INJECTION = "CWE-1336"
 CWE_INTEGRITY = "CWE-354"  # Improper Validation of Integrity Check Value
 CWE_FILE_ACCESS = "CWE-73"  # External Control of File Name or Path
+CWE_UNTRUSTED_FUNCTIONALITY = "CWE-829"  # Inclusion of Functionality from Untrusted Sphere
+CWE_INTERPRETATION_CONFLICT = "CWE-436"  # Readers that disagree on the same bytes
 
 CODE_EXECUTION_TAGS: tuple[str, ...] = (
     ATLAS_MALICIOUS_MODEL,

@@ -32,6 +32,18 @@ LOADERS: dict[str, str] = {
 }
 
 
+def _with_formats(base: dict[str, str]) -> dict[str, str]:
+    from .formats import FORMAT_LOADERS
+
+    return {**base, **FORMAT_LOADERS}
+
+
+LOADERS = _with_formats(LOADERS)
+NO_LOADER = "none"
+"""Loader tag of samples whose harm is not code execution (path traversal, parser
+differentials): no marker can show it, so payload verification skips them."""
+
+
 def loader_of(sample: Sample) -> str:
     for tag in sample.tags:
         if tag.startswith("loader:"):

@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as a script: make ``corpus`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from corpus import build_benign, build_malicious
-from corpus.loaders import LOADERS, loader_of
+from corpus.loaders import LOADERS, NO_LOADER, loader_of
 from corpus.sample import Sample
 
 TIMEOUT_S = 120
@@ -31,6 +31,8 @@ TIMEOUT_S = 120
 def _run(sample: Sample, marker: Path, workdir: Path) -> tuple[bool, str]:
     """Load ``sample`` in a child process; return (passed, detail)."""
     marker.unlink(missing_ok=True)
+    if loader_of(sample) == NO_LOADER:
+        return True, "no loader: harm is not code execution"
     snippet = LOADERS[loader_of(sample)]
     t0 = time.monotonic()
     try:

@@ -45,6 +45,20 @@ def _is_safetensors(data: memoryview) -> bool:
     return 2 <= n <= len(data) - 8 and data[8] == ord("{")
 
 
+# A JSON object, also behind a UTF-8 BOM or in UTF-16/32 (json.loads reads them all).
+_JSON_STARTS = (b"{", b"\xef\xbb\xbf{", b"\xff\xfe{\x00", b"\xfe\xff\x00{", b"{\x00")
+
+
+def _is_hdf5(data: memoryview) -> bool:
+    # libhdf5 finds its signature at 0 or after a user block of 512, 1024, 2048... bytes.
+    offset = 0
+    while offset + 8 <= len(data):
+        if bytes(data[offset : offset + 8]) == _HDF5_MAGIC:
+            return True
+        offset = 512 if offset == 0 else offset * 2
+    return False
+
+
 def _is_tar(data: memoryview) -> bool:
     return len(data) >= 512 and bytes(data[257:262]) == b"ustar"
 
@@ -56,13 +70,17 @@ def detect(blob: Blob) -> str:
     name = blob.name.lower()
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
         return "zip"
+    # Before the pickle test: a safetensors header length such as 0x280 starts 80 02.
+    # (The engine still reads such files as pickles too, see engine._polyglot_pickle.)
+    if _is_safetensors(data) or name.endswith(".safetensors"):
+        return "safetensors"
     if len(head) >= 2 and head[0] == 0x80 and head[1] <= 5:
         return "pickle"
     if head.startswith(b"\x93NUMPY"):
         return "numpy"
     if head.startswith(b"GGUF"):
         return "gguf"
-    if head.startswith(_HDF5_MAGIC):
+    if _is_hdf5(data):
         return "hdf5"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
@@ -76,26 +94,35 @@ def detect(blob: Blob) -> str:
         return "joblib-zfile"
     if _is_tar(data):
         return "tar"
-    if _is_safetensors(data):
-        return "safetensors"
     if head.startswith(b"\x5d\x00\x00") and name.endswith((".lzma", ".joblib", ".pkl")):
         return "lzma"
     if _is_zlib(head):
         return "zlib"
-    if name.endswith(".onnx"):
+    if name.endswith(".onnx") or (not name.endswith(".pb") and _is_onnx(data)):
         return "onnx"
-    if name.endswith(("saved_model.pb", "saved_model.pbtxt")):
+    if name.endswith(("saved_model.pb", "saved_model.pbtxt", "keras_metadata.pb")):
         return "tf-savedmodel"
-    if name.endswith(".keras") or (name.endswith(".json") and head.lstrip().startswith(b"{")):
+    if name.endswith((".json", ".keras")) or head.lstrip().startswith(_JSON_STARTS):
         return "json"
     if name.endswith(PICKLE_SUFFIXES) and head[:1] and head[0] in VALID_OPCODES:
         return "pickle"
-    if _has_eocd(data):
+    if has_zip_directory(data):
         return "zip"
     return "unknown"
 
 
-def _has_eocd(data: memoryview) -> bool:
+def _is_onnx(data: memoryview) -> bool:
+    # A zip-prefixed polyglot stays a zip: loaders that search for the zip directory
+    # would otherwise run a pickle the ONNX scanner never looks at.
+    if not data or data[0] != 0x08:  # ModelProto starts with ir_version (field 1, varint)
+        return False
+    from mlwarden.scanners.model.onnx_format import looks_like_onnx
+
+    return looks_like_onnx(data) and not has_zip_directory(data)
+
+
+def has_zip_directory(data: memoryview) -> bool:
+    """True when an end-of-central-directory record sits in the last 64 KiB."""
     # A zip whose first bytes are something else (self-extracting or prefixed archives) is
     # still opened by zip readers that search for the end-of-central-directory record.
     tail = bytes(data[-65_557:])

@@ -156,7 +156,7 @@ RULES: tuple[Rule, ...] = (
     NESTED_LOADER,
 )
 
-_IMPORT_RULES = frozenset({DANGEROUS.id, INDIRECT.id, OUTSIDE.id, UNKNOWN_CALL.id})
+IMPORT_RULES = frozenset({DANGEROUS.id, INDIRECT.id, OUTSIDE.id, UNKNOWN_CALL.id})
 _VERDICT_RULES = {
     Verdict.DANGEROUS: DANGEROUS,
     Verdict.INDIRECT: INDIRECT,
@@ -210,7 +210,7 @@ def analyse_pickles(
             # Random bytes can decode as EXT or call opcodes; only imports of real, judged
             # callables count as evidence that these bytes are a pickle someone would load.
             flagged = [
-                f for f in judged if f.rule_id in _IMPORT_RULES and f.severity >= Severity.HIGH
+                f for f in judged if f.rule_id in IMPORT_RULES and f.severity >= Severity.HIGH
             ]
             if index == 0 and not flagged:
                 return [NOT_A_PICKLE.finding(blob.location.at(pos), str(trace.error))]
