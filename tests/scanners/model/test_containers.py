@@ -101,3 +101,11 @@ def test_truncated_zip_is_malformed_not_a_crash() -> None:
     data = make_zip({"a/data.pkl": pickle.dumps([1, 2, 3])})
     found = scan(data[: len(data) // 2] + b"PK\x05\x06" + b"\x00" * 18)
     assert max(f.severity for f in found) >= Severity.HIGH
+
+
+def test_pickle_that_is_also_a_zip_is_read_both_ways() -> None:
+    # A benign pickle up front and an archive behind it: zip readers that search for the
+    # central directory load the archive's payload.
+    benign = pickle.dumps({"weights": [1, 2]}, protocol=2)
+    found = scan(benign + make_zip({"archive/data.pkl": EVIL}), "model.bin")
+    assert "MLW-PKL-001" in rules(found)
