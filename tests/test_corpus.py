@@ -68,3 +68,12 @@ def test_findings_carry_location_evidence_and_taxonomy(built_corpus: Corpus) -> 
     assert "CWE-502" in finding.tags
     assert any(t.startswith("AML.") for t in finding.tags)
     assert finding.remediation
+
+
+def test_the_audit_guard_would_see_an_unpickle_or_exec(audit: AuditGuard) -> None:
+    import pickle
+
+    exec("1 + 1")
+    pickle.loads(pickle.dumps(len))
+    audit.armed = False
+    assert [e for e, _ in audit.events] == ["exec", "pickle.find_class"]

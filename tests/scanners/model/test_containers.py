@@ -109,3 +109,17 @@ def test_pickle_that_is_also_a_zip_is_read_both_ways() -> None:
     benign = pickle.dumps({"weights": [1, 2]}, protocol=2)
     found = scan(benign + make_zip({"archive/data.pkl": EVIL}), "model.bin")
     assert "MLW-PKL-001" in rules(found)
+
+
+def test_bomb_scan_memory_stays_near_the_member_limit() -> None:
+    import tracemalloc
+
+    bomb = make_zip({f"part{i}.pkl": b"\x00" * (32 << 20) for i in range(4)}, zipfile.ZIP_DEFLATED)
+    tracemalloc.start()
+    try:
+        found = scan(bomb, max_member_bytes=4 << 20)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "MLW-ARC-004" in rules(found) or "MLW-ARC-005" in rules(found)
+    assert peak < 16 << 20  # 128 MiB of content never materialises
