@@ -21,9 +21,9 @@ bytecode:
 
 setup: $(STAMP)
 
+# Exit code 1 means "findings at or above --fail-on": expected for the demo folder.
 demo: $(STAMP)
 	$(BIN)/python -m mlwarden_demo demo-models
-	# Exit code 1 means "findings at or above --fail-on": expected for the demo folder.
 	$(BIN)/mlwarden scan demo-models || test $$? -eq 1
 
 lint: $(STAMP)

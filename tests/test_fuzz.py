@@ -9,6 +9,7 @@ import zlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import mutate
 
 from mlwarden.engine import scan_blob
 from mlwarden.findings import Location, ScanStatus
@@ -36,19 +37,7 @@ SEEDS.append(_zip(SEEDS[4]))
 
 @st.composite
 def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(1, 8))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate"]))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == "flip" and data:
-            data[pos] = draw(st.integers(0, 255))
-        elif op == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
-        elif op == "delete" and data:
-            del data[pos : pos + draw(st.integers(1, 8))]
-        elif op == "truncate":
-            del data[pos:]
-    return bytes(data)
+    return mutate(draw, draw(st.sampled_from(SEEDS)))
 
 
 def _scan(data: bytes, name: str) -> None:

@@ -30,6 +30,7 @@ from corpus.ggufwriter import ARRAY, GGML_F32, KV, STRING, U32, TensorInfo, writ
 from corpus.payloads import Payload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import mutate
 from safetensors.numpy import save
 
 from mlwarden.engine import INTERNAL_RULE, scan_blob
@@ -85,23 +86,7 @@ SEEDS: dict[str, bytes] = {
 @st.composite
 def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
     name = draw(st.sampled_from(sorted(SEEDS)))
-    data = bytearray(SEEDS[name])
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(["flip", "insert", "delete", "truncate", "splice"]))
-        pos = draw(st.integers(0, max(len(data) - 1, 0)))
-        if op == "flip" and data:
-            data[pos] = draw(st.integers(0, 255))
-        elif op == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
-        elif op == "delete" and data:
-            del data[pos : pos + draw(st.integers(1, 16))]
-        elif op == "truncate":
-            del data[pos:]
-        elif op == "splice" and len(data) > 8:
-            # Large counts and lengths are the interesting values for binary formats.
-            value = draw(st.sampled_from([0, 1, 0x7F, 0xFF, 0xFFFF, 2**31, 2**32 - 1, 2**63]))
-            data[pos : pos + 8] = value.to_bytes(8, "little")
-    return name, bytes(data)
+    return name, mutate(draw, SEEDS[name], max_ops=6)
 
 
 def check(name: str, data: bytes) -> None:
