@@ -16,7 +16,7 @@ from mlwarden.engine import scan_blob
 from mlwarden.errors import UnsafeModelError, UsageError
 from mlwarden.findings import Location, Severity
 from mlwarden.scanners.base import Blob, ScanSettings
-from mlwarden.scanners.model.pickle_policy import PicklePolicy, Verdict
+from mlwarden.scanners.model.pickle_policy import PicklePolicy, Verdict, policy_for
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -73,7 +73,7 @@ def safe_load(path: str, *, fail_on: str = "medium", settings: ScanSettings | No
     blocking = [f for f in findings if f.severity >= threshold]
     if blocking:
         raise UnsafeModelError(path, blocking)
-    policy = PicklePolicy(settings.extra_allowed_globals, settings.extra_denied_globals)
+    policy = policy_for(settings)
     kind = fmt.split("+", 1)[0]
     if kind == "safetensors":
         from safetensors.numpy import load as load_safetensors

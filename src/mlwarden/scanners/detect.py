@@ -26,6 +26,7 @@ PICKLE_SUFFIXES = (
 STRICT_PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".sav")
 """Names that promise a pickle: a stream that fails to parse is reported as malformed."""
 
+_DEEP_PROBE_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras", ".zip", ".npz", *PICKLE_SUFFIXES)
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
@@ -80,7 +81,11 @@ def detect(blob: Blob) -> str:
         return "numpy"
     if head.startswith(b"GGUF"):
         return "gguf"
-    if _is_hdf5(data):
+    # Probing far into a blob faults in pages (and their readahead): inside archives only
+    # members whose names suggest it are probed beyond their first bytes, so the tensor
+    # storages of a large checkpoint stay unread.
+    deep = blob.depth == 0 or name.endswith(_DEEP_PROBE_SUFFIXES)
+    if head.startswith(_HDF5_MAGIC) or (deep and _is_hdf5(data)):
         return "hdf5"
     if head.startswith(b"\x1f\x8b"):
         return "gzip"
@@ -106,7 +111,7 @@ def detect(blob: Blob) -> str:
         return "json"
     if name.endswith(PICKLE_SUFFIXES) and head[:1] and head[0] in VALID_OPCODES:
         return "pickle"
-    if has_zip_directory(data):
+    if deep and has_zip_directory(data):
         return "zip"
     return "unknown"
 

@@ -34,14 +34,16 @@ class UnknownScanner:
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterable[Finding]:
         data = blob.view()
+        if blob.depth > 0:
+            # Archive members (tensor storages, say) are data; members that are pickles are
+            # recognised by their header or name before this point.
+            return []
         if data and data[0] in VALID_OPCODES:
             # Protocol 0/1 pickles have no magic number: try one, leniently.
             found = analyse_pickles(blob, ctx, strict=False)
             if not any(f.rule_id == NOT_A_PICKLE.id for f in found):
                 return found
         findings: list[Finding] = []
-        if blob.depth > 0:
-            return findings  # members (tensor bytes, say) are data unless they parse as pickles
         if len(data) <= _MAX_SEARCH_BYTES:
             haystack = bytes(data)
             for n, match in enumerate(_CANDIDATE.finditer(haystack)):

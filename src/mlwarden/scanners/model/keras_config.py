@@ -34,7 +34,7 @@ from mlwarden.scanners.model.keras_names import (
     TF_FILE_FUNCTIONS,
     TF_ROOTS,
 )
-from mlwarden.scanners.model.pickle_policy import PicklePolicy, Verdict
+from mlwarden.scanners.model.pickle_policy import PicklePolicy, Verdict, policy_for
 from mlwarden.taxonomy import (
     ATLAS_SUPPLY_CHAIN_MODEL,
     CODE_EXECUTION_TAGS,
@@ -347,7 +347,7 @@ def analyse_keras_config(
 ) -> list[Finding]:
     """Findings for a parsed Keras config ``doc`` (``source`` names it in the evidence)."""
     settings = ctx.settings
-    judge = _Judge(PicklePolicy(settings.extra_allowed_globals, settings.extra_denied_globals))
+    judge = _Judge(policy_for(settings))
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     for n, (obj, owner) in enumerate(_objects(doc, ctx.limits.max_nesting)):

@@ -24,6 +24,10 @@ import sys
 from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlwarden.scanners.base import ScanSettings
 
 
 class Verdict(enum.Enum):
@@ -670,3 +674,13 @@ class PicklePolicy:
             "from a module mlwarden does not know (often the author's own code); "
             "it runs only where that module is installed",
         )
+
+
+@lru_cache(maxsize=16)
+def _policy_for(allowed: frozenset[str], denied: frozenset[str]) -> PicklePolicy:
+    return PicklePolicy(allowed, denied)
+
+
+def policy_for(settings: ScanSettings) -> PicklePolicy:
+    """The (cached) policy for these settings' allow and deny extensions."""
+    return _policy_for(settings.extra_allowed_globals, settings.extra_denied_globals)

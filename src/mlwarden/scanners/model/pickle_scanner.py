@@ -14,7 +14,7 @@ from mlwarden.findings import Finding, Rule, Severity
 from mlwarden.scanners.base import Blob, ScanContext
 from mlwarden.scanners.detect import STRICT_PICKLE_SUFFIXES
 from mlwarden.scanners.model.joblib_layout import array_bytes_after_build
-from mlwarden.scanners.model.pickle_policy import Judgement, PicklePolicy, Verdict
+from mlwarden.scanners.model.pickle_policy import Judgement, Verdict, policy_for
 from mlwarden.scanners.model.pickle_vm import (
     VALID_OPCODES,
     Blank,
@@ -178,19 +178,6 @@ class _Use:
     judgement: Judgement | None = None
 
 
-def _policy(ctx: ScanContext) -> PicklePolicy:
-    cached = getattr(ctx, "_pickle_policy", None)
-    if cached is None:
-        cached = PicklePolicy(ctx.settings.extra_allowed_globals, ctx.settings.extra_denied_globals)
-        ctx._pickle_policy = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def looks_like_pickle(data: memoryview, start: int = 0) -> bool:
-    """Cheap check that a pickle can begin at ``start`` (protocol 2+ header)."""
-    return len(data) >= start + 2 and data[start] == 0x80 and data[start + 1] <= 5
-
-
 def analyse_pickles(
     blob: Blob, ctx: ScanContext, start: int = 0, *, sequence: bool = True, strict: bool = True
 ) -> list[Finding]:
@@ -251,7 +238,7 @@ def _iter_traces(trace: Trace) -> Iterator[Trace]:
 def _judge_trace(
     trace: Trace, blob: Blob, ctx: ScanContext, *, report_errors: bool = True
 ) -> list[Finding]:
-    policy = _policy(ctx)
+    policy = policy_for(ctx.settings)
     uses: dict[tuple[str, str], _Use] = {}
     nested_blobs: list[Blob] = []
     for t in _iter_traces(trace):

@@ -625,9 +625,9 @@ class PickleMachine:
             self._event(
                 "computed-global",
                 at,
-                detail=f"module {_describe(module)}, name {_describe(name)}",
+                detail=f"module {describe_value(module)}, name {describe_value(name)}",
             )
-            self._push(Global(_describe(module), _describe(name), at, "STACK_GLOBAL"))
+            self._push(Global(describe_value(module), describe_value(name), at, "STACK_GLOBAL"))
         return False
 
     def op_inst(self, at: int) -> bool:
@@ -668,7 +668,7 @@ class PickleMachine:
         if isinstance(callee, Global):
             self._event("call", at, callee, args=args)
         else:
-            self._event("computed-call", at, detail=f"callee is {_describe(callee)}")
+            self._event("computed-call", at, detail=f"callee is {describe_value(callee)}")
         self._push(Call(callee, args, at))
 
     def op_build(self, at: int) -> bool:
@@ -684,7 +684,7 @@ class PickleMachine:
                 if skip is not None:
                     self._after_build(skip, at)
         elif not isinstance(target, Opaque):
-            self._event("computed-call", at, detail=f"BUILD on {_describe(target)}")
+            self._event("computed-call", at, detail=f"BUILD on {describe_value(target)}")
         return False
 
     def _after_build(self, skip: int, at: int) -> None:
@@ -711,7 +711,7 @@ class PickleMachine:
 
     def op_binpersid(self, at: int) -> bool:
         pid = self._pop(at)
-        self._push(Opaque(f"persistent id {_describe(pid)}"))
+        self._push(Opaque(f"persistent id {describe_value(pid)}"))
         return False
 
     def _ext(self, code: int, at: int) -> bool:
@@ -745,11 +745,11 @@ def _unescape(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def _describe(value: object) -> str:
+def describe_value(value: object) -> str:
     if isinstance(value, Global):
         return value.dotted
     if isinstance(value, Call):
-        return f"result of calling {_describe(value.callee)}"
+        return f"result of calling {describe_value(value.callee)}"
     if isinstance(value, str):
         return repr(value[:80])
     if isinstance(value, Blank):
@@ -758,8 +758,6 @@ def _describe(value: object) -> str:
         return f"<{value.what}>"
     return f"<{type(value).__name__}>"
 
-
-describe_value = _describe
 
 _OPCODES: dict[bytes, Callable[[PickleMachine, int], bool]] = {
     b"\x80": PickleMachine.op_proto,
