@@ -59,7 +59,7 @@ def safe_load(path: str, *, fail_on: str = "medium", settings: ScanSettings | No
     """Scan ``path``; load it only when no finding reaches ``fail_on``.
 
     Loaders: safetensors (dict of NumPy arrays), ``.npy`` (``allow_pickle=False``),
-    PyTorch (``torch.load(weights_only=True)``), raw pickle and joblib (restricted
+    PyTorch (torch with ``weights_only=True``), raw pickle and joblib (restricted
     unpickler). Raises :class:`UnsafeModelError` with the findings when the scan blocks,
     :class:`UsageError` for formats without a safe loader.
     """
@@ -86,7 +86,7 @@ def safe_load(path: str, *, fail_on: str = "medium", settings: ScanSettings | No
     if kind == "zip" and "pickle" in fmt:
         import torch
 
-        return torch.load(io.BytesIO(data), weights_only=True)
+        return torch.load(io.BytesIO(data), weights_only=True)  # safe: restricted unpickler
     if kind in ("zlib", "gzip", "bz2", "xz", "lzma", "joblib-zfile") or (
         kind == "pickle" and b"joblib.numpy_pickle" in data[:65536]
     ):

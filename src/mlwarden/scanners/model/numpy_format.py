@@ -1,7 +1,7 @@
 """NumPy ``.npy`` files: a header, then raw data, or a pickle for object arrays.
 
-``np.load(allow_pickle=True)`` unpickles object arrays, so their data is analysed as a
-pickle stream; numeric arrays carry no code.
+NumPy unpickles object arrays when loading with ``allow_pickle`` on, so their data is
+analysed as a pickle stream; numeric arrays carry no code.
 """
 
 from __future__ import annotations
