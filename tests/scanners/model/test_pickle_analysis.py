@@ -188,3 +188,20 @@ def test_load_time_call_of_an_unknown_function_is_high() -> None:
     stream = bytes(Asm(4).call("fancy_cli_lib.runner", "run_command", "true").STOP())
     found = scan_bytes(stream)
     assert [(f.rule_id, f.severity) for f in found] == [("MLW-PKL-013", Severity.HIGH)]
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "verdict"),
+    [
+        # Classes of ML libraries outside the allowlist are unusual, not gadgets...
+        ("gensim.models.word2vec", "Word2Vec", Verdict.UNKNOWN),
+        ("transformers.training_args", "TrainingArguments", Verdict.ALLOWED),
+        ("argparse", "Namespace", Verdict.ALLOWED),
+        # ...while standard-library classes and ML-library functions stay high or worse.
+        ("logging", "FileHandler", Verdict.OUTSIDE_ALLOWLIST),
+        ("torch.utils.data.datapipes.utils.decoder", "basichandlers", Verdict.OUTSIDE_ALLOWLIST),
+        ("torch", "save", Verdict.DANGEROUS),
+    ],
+)
+def test_library_classes_and_functions(module: str, name: str, verdict: Verdict) -> None:
+    assert PicklePolicy().judge(module, name).verdict is verdict

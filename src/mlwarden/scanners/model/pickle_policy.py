@@ -269,15 +269,7 @@ _CLASS_TREES: tuple[str, ...] = (
     "lightgbm.sklearn",
     "catboost.core",
     "collections",
-    "transformers.models.",
-    "transformers.configuration_utils",
-    "transformers.tokenization_utils",
-    "transformers.training_args",
-    "transformers.trainer_utils",
-    "transformers.activations",
-    "transformers.pytorch_utils",
-    "transformers.generation.configuration_utils",
-    "transformers.utils.quantization_config",
+    "transformers.",
     "accelerate.utils.dataclasses",
     "tokenizers",
     "torchvision.models.",
@@ -310,6 +302,13 @@ _CLASS_TREE_EXCEPTIONS: tuple[str, ...] = (
     "sklearn.utils.fixes",
     "pandas.io.",
     "pandas._testing",
+    # transformers classes that download, import remote code or run tools when built.
+    "transformers.pipelines",
+    "transformers.dynamic_module_utils",
+    "transformers.utils.hub",
+    "transformers.agents",
+    "transformers.tools",
+    "transformers.commands",
 )
 
 # ------------------------------------------------------------------ denylist
@@ -663,6 +662,14 @@ class PicklePolicy:
             return verdict(Verdict.ALLOWED, "allowed by your configuration")
         if "." in name and _is_known_module(module):
             return verdict(Verdict.INDIRECT, "walks attributes of a library module")
+        top = module.split(".", 1)[0]
+        if top in _POPULAR_PACKAGES and name.lstrip("_")[:1].isupper():
+            # Model and data classes of ML libraries are many and change between releases;
+            # the gadgets that matter there are functions (and dangerous modules, above).
+            return verdict(
+                Verdict.UNKNOWN,
+                f"a {top} class that is not on the allowlist; constructing it runs its code",
+            )
         if _is_known_module(module):
             return verdict(
                 Verdict.OUTSIDE_ALLOWLIST,
