@@ -48,7 +48,7 @@ def test_ordinary_graph_with_save_and_restore_is_clean() -> None:
         ("WriteFile", "MLW-TF-002", Severity.HIGH),
         ("DebugIdentityV2", "MLW-TF-002", Severity.HIGH),
         ("DataServiceDatasetV4", "MLW-TF-002", Severity.HIGH),
-        ("ReadFile", "MLW-TF-003", Severity.MEDIUM),
+        ("ReadFile", "MLW-TF-005", Severity.HIGH),
         ("ImmutableConst", "MLW-TF-003", Severity.MEDIUM),
         ("TFRecordDatasetV2", "MLW-TF-003", Severity.MEDIUM),
     ],

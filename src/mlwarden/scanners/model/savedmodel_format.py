@@ -62,6 +62,15 @@ READ_OP = Rule(
     "outside its own assets.",
     (ATLAS_EXFILTRATION, CWE_FILE_ACCESS),
 )
+READ_ANY_FILE = Rule(
+    "MLW-TF-005",
+    "TensorFlow graph reads whole files named at run time",
+    Severity.HIGH,
+    "Do not serve this model: these ops return the contents of any path the graph or its "
+    "inputs name (a way to exfiltrate secrets through predictions). Ask for a model "
+    "without them.",
+    (ATLAS_EXFILTRATION, ATLAS_MALICIOUS_MODEL, CWE_FILE_ACCESS),
+)
 ASSET_PATH = Rule(
     "MLW-TF-004",
     "SavedModel asset path escapes the model folder",
@@ -70,7 +79,7 @@ ASSET_PATH = Rule(
     "its folder. Re-export the model.",
     (CWE_PATH_TRAVERSAL, ATLAS_MALICIOUS_MODEL),
 )
-RULES = (PYTHON_OP, WRITE_OP, READ_OP, ASSET_PATH, *KERAS_RULES)
+RULES = (PYTHON_OP, WRITE_OP, READ_OP, READ_ANY_FILE, ASSET_PATH, *KERAS_RULES)
 
 _PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 _WRITE_OPS = frozenset(
@@ -81,9 +90,13 @@ _WRITE_OPS = frozenset(
     DataServiceDatasetV4 RegisterDataset RegisterDatasetV2 GcsConfigureCredentials
     GcsConfigureBlockCache""".split()
 )
-_READ_OPS = frozenset(
+# Ops that hand back the bytes or names of arbitrary files: exfiltration primitives.
+_READ_ANY_OPS = frozenset(
     """ReadFile MatchingFiles MatchingFilesDataset ExperimentalMatchingFilesDataset
-    ImmutableConst TFRecordDataset TFRecordDatasetV2 TextLineDataset FixedLengthRecordDataset
+    WholeFileReader WholeFileReaderV2""".split()
+)
+_READ_OPS = _READ_ANY_OPS | frozenset(
+    """ImmutableConst TFRecordDataset TFRecordDatasetV2 TextLineDataset FixedLengthRecordDataset
     FixedLengthRecordDatasetV2 LoadDataset LMDBDataset ExperimentalLMDBDataset SqlDataset
     ExperimentalSqlDataset WholeFileReader WholeFileReaderV2 TFRecordReader TFRecordReaderV2
     TextLineReader TextLineReaderV2 FixedLengthRecordReader FixedLengthRecordReaderV2
@@ -200,7 +213,15 @@ def _text_format(data: memoryview, graph: _Graph) -> None:
 def _findings(graph: _Graph, where: Location, ctx: ScanContext) -> list[Finding]:
     findings: list[Finding] = []
     for op, nodes in sorted(graph.ops.items()):
-        rule = PYTHON_OP if op in _PYTHON_OPS else WRITE_OP if op in _WRITE_OPS else READ_OP
+        rule = (
+            PYTHON_OP
+            if op in _PYTHON_OPS
+            else WRITE_OP
+            if op in _WRITE_OPS
+            else READ_ANY_FILE
+            if op in _READ_ANY_OPS
+            else READ_OP
+        )
         names = ", ".join(repr(n) for n in nodes[:_MAX_EXAMPLES])
         more = f" (+{len(nodes) - _MAX_EXAMPLES} more)" if len(nodes) > _MAX_EXAMPLES else ""
         findings.append(rule.finding(where, f"op {op} in {len(nodes)} node(s): {names}{more}"))
