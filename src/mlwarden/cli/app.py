@@ -67,7 +67,11 @@ def scan(
         bool, typer.Option(help="Show a progress bar on long folder scans (on a terminal).")
     ] = True,
 ) -> None:
-    """Scan model files and folders statically; never loads or runs them."""
+    """Scan model files and folders statically; never loads or runs them.
+
+    Exit codes: 0 nothing at or above --fail-on (default high), 1 findings at or above
+    it, 2 usage or input error.
+    """
     from mlwarden.cli.scan_run import run_scan
 
     code = run_scan(
