@@ -184,6 +184,24 @@ def _torch(obj: Any, **kw: Any) -> Callable[[Path], None]:
     return write
 
 
+def _torchscript(module: Any) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        torch.jit.save(module, str(path))
+
+    return write
+
+
+class _ScriptedNet(torch.nn.Module):
+    """A module compiled with torch.jit.script (its source must live in a file)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.fc(x)).sum(dim=1)
+
+
 def _raw(data: bytes) -> Callable[[Path], None]:
     def write(path: Path) -> None:
         path.write_bytes(data)
@@ -260,6 +278,10 @@ def _specs() -> list[tuple[str, str, Writer, tuple[str, ...]]]:
     add("torch_special_tensors.pt", "torch:quantized and sparse tensors",
         _torch(_special_tensors()), "torch-zip")  # fmt: skip
     add("torch_single_tensor.pt", "torch:a bare tensor", _torch(torch.eye(3)), "torch-zip")
+    add("torchscript_traced.pt", "torch:TorchScript archive from torch.jit.trace",
+        _torchscript(torch.jit.trace(net, torch.randn(1, 3, 8, 8))), "torch-zip")  # fmt: skip
+    add("torchscript_scripted.pt", "torch:TorchScript archive from torch.jit.script",
+        _torchscript(torch.jit.script(_ScriptedNet())), "torch-zip")  # fmt: skip
     add("torch_state_dict_p4.pt", "torch:state_dict with pickle_protocol=4",
         _torch(net.state_dict(), pickle_protocol=4), "torch-zip")  # fmt: skip
     ckpt = {"epoch": 3, "model": net.state_dict(), "optimizer": optim,

@@ -205,3 +205,11 @@ def test_load_time_call_of_an_unknown_function_is_high() -> None:
 )
 def test_library_classes_and_functions(module: str, name: str, verdict: Verdict) -> None:
     assert PicklePolicy().judge(module, name).verdict is verdict
+
+
+def test_torchscript_class_namespace_is_not_an_import() -> None:
+    policy = PicklePolicy()
+    assert policy.judge("__torch__.torch.nn.modules.linear", "Linear").verdict is Verdict.ALLOWED
+    assert policy.judge("torch.jit._pickle", "build_intlist").verdict is Verdict.ALLOWED
+    # ...but TorchScript loading entry points stay dangerous.
+    assert policy.judge("torch.jit", "load").verdict is Verdict.DANGEROUS

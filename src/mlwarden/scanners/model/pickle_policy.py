@@ -149,6 +149,13 @@ _ALLOWED_EXACT: frozenset[str] = frozenset(
         "torch._tensor._rebuild_from_type_v2",
         "torch.Tensor",
         "torch.serialization._get_layout",
+        # TorchScript archives: list builders its C++ unpickler uses (no Python runs).
+        "torch.jit._pickle.build_intlist",
+        "torch.jit._pickle.build_doublelist",
+        "torch.jit._pickle.build_boollist",
+        "torch.jit._pickle.build_tensorlist",
+        "torch.jit._pickle.build_tensor_from_id",
+        "torch.jit._pickle.restore_type_tag",
         "torch.Size",
         "torch.device",
         "torch.storage.UntypedStorage",
@@ -557,6 +564,7 @@ def _normalise(module: str, name: str) -> tuple[str, str]:
     return IMPORT_MAPPING.get(module, module), name
 
 
+_TORCHSCRIPT = "__torch__"
 # Module names that look like dunders but are ordinary: the script that pickled the object.
 _PLAIN_DUNDER_MODULES = frozenset({"__main__", "__mp_main__"})
 
@@ -646,6 +654,9 @@ class PicklePolicy:
             return verdict(Verdict.DANGEROUS, "denied by your configuration")
         if dotted in _ALLOWED:
             return verdict(Verdict.ALLOWED, "on the allowlist")
+        if module == _TORCHSCRIPT or module.startswith(_TORCHSCRIPT + "."):
+            # Classes compiled into a TorchScript archive; Python cannot import this name.
+            return verdict(Verdict.ALLOWED, "a TorchScript class of the archive itself")
         reason = _dangerous_reason(module, name)
         if reason is not None:
             return verdict(Verdict.DANGEROUS, reason)
