@@ -263,11 +263,11 @@ _ALLOWED = frozenset(
 # construct and whose state is set with plain attribute assignment.
 _CLASS_TREES: tuple[str, ...] = (
     "sklearn.",
+    "scipy.",
     "torch.nn.modules.",
     "torch.optim.",
     "torch.ao.nn.",
     "numpy.dtypes",
-    "scipy.sparse.",
     "pandas.core.",
     "pandas._libs.",
     "xgboost.core",
@@ -295,12 +295,24 @@ _CLASS_TREES: tuple[str, ...] = (
 # Modules whose every callable is a pure function of its arguments (metrics, distributions,
 # tensor functions), so a reference to any of them is data.
 _FUNCTION_TREES: tuple[str, ...] = (
-    "sklearn.metrics.",
+    "sklearn.",  # score functions, kernels, solvers kept as estimator parameters
     "scipy.stats.",
     "scipy.special",
+    "scipy._lib.array_api_compat.",
+    "sklearn.externals.array_api_compat.",
     "torch.nn.functional",
     "torch.nn.init",
 )
+# Function names that read, write or load files even inside otherwise pure trees (array
+# API namespaces re-export numpy's I/O, for one).
+_IO_FUNCTION_NAMES = frozenset(
+    "load loads save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile "
+    "memmap open fromregex".split()
+)
+# Cython's generated reconstructors (`__pyx_unpickle_<Class>`) in ML libraries only rebuild
+# the extension type they are named after.
+_CYTHON_RECONSTRUCTOR = "__pyx_unpickle_"
+_CYTHON_PACKAGES = frozenset({"numpy", "scipy", "sklearn", "pandas", "xgboost", "lightgbm"})
 # Classes under the trees above that do more than hold data.
 _CLASS_TREE_EXCEPTIONS: tuple[str, ...] = (
     "sklearn.utils._testing",
@@ -309,6 +321,11 @@ _CLASS_TREE_EXCEPTIONS: tuple[str, ...] = (
     "sklearn.utils.fixes",
     "pandas.io.",
     "pandas._testing",
+    "sklearn.datasets",  # fetchers download, loaders read files
+    "sklearn.utils._show_versions",
+    "sklearn.utils.estimator_checks",
+    "scipy.io",
+    "scipy._lib._testutils",
     # transformers classes that download, import remote code or run tools when built.
     "transformers.pipelines",
     "transformers.dynamic_module_utils",
@@ -601,7 +618,9 @@ def _in_tree(module: str, trees: tuple[str, ...]) -> bool:
 def _in_class_tree(module: str, name: str) -> bool:
     if "." in name or module.startswith(_CLASS_TREE_EXCEPTIONS):
         return False
-    if _in_tree(module, _FUNCTION_TREES):
+    if name.startswith(_CYTHON_RECONSTRUCTOR):
+        return module.split(".", 1)[0] in _CYTHON_PACKAGES
+    if _in_tree(module, _FUNCTION_TREES) and name not in _IO_FUNCTION_NAMES:
         return True
     # Classes are CapWords by convention (``_PredictScorer`` included).
     return name.lstrip("_")[:1].isupper() and _in_tree(module, _CLASS_TREES)
