@@ -213,3 +213,33 @@ def test_torchscript_class_namespace_is_not_an_import() -> None:
     assert policy.judge("torch.jit._pickle", "build_intlist").verdict is Verdict.ALLOWED
     # ...but TorchScript loading entry points stay dangerous.
     assert policy.judge("torch.jit", "load").verdict is Verdict.DANGEROUS
+
+
+def _bound_method_stream(name: str, *, call: bool) -> bytes:
+    asm = (
+        Asm(4).sglobal("builtins", "getattr")
+        .sglobal("collections", "OrderedDict").EMPTY_TUPLE().REDUCE()
+        .push(name).TUPLE2().REDUCE()
+    )  # fmt: skip
+    if call:
+        asm = asm.EMPTY_TUPLE().REDUCE()
+    return bytes(asm.STOP())
+
+
+def test_bound_method_of_an_allowed_object_is_data() -> None:
+    # Lazy torch modules pickle their hooks this way: getattr(instance, "method").
+    assert scan_bytes(_bound_method_stream("_infer_parameters", call=False)) == []
+
+
+def test_calling_a_looked_up_method_or_reaching_dunders_is_reported() -> None:
+    assert "MLW-PKL-005" in rules(scan_bytes(_bound_method_stream("popitem", call=True)))
+    assert "MLW-PKL-001" in rules(scan_bytes(_bound_method_stream("__class__", call=False)))
+
+
+def test_getattr_on_a_module_stays_critical() -> None:
+    stream = (
+        Asm(4).sglobal("builtins", "getattr").sglobal("builtins", "object")
+        .push("__subclasses__").TUPLE2().REDUCE().STOP()
+    )  # fmt: skip
+    found = scan_bytes(bytes(stream))
+    assert any(f.rule_id == "MLW-PKL-001" and f.severity is Severity.CRITICAL for f in found)

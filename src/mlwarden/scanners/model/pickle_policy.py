@@ -149,6 +149,8 @@ _ALLOWED_EXACT: frozenset[str] = frozenset(
         "torch._tensor._rebuild_from_type_v2",
         "torch.Tensor",
         "torch.serialization._get_layout",
+        "torch.utils.hooks.RemovableHandle",
+        "torch.nn.parallel.data_parallel.DataParallel",
         # TorchScript archives: list builders its C++ unpickler uses (no Python runs).
         "torch.jit._pickle.build_intlist",
         "torch.jit._pickle.build_doublelist",

@@ -14,12 +14,13 @@ from mlwarden.findings import Finding, Rule, Severity
 from mlwarden.scanners.base import Blob, ScanContext
 from mlwarden.scanners.detect import STRICT_PICKLE_SUFFIXES
 from mlwarden.scanners.model.joblib_layout import array_bytes_after_build
-from mlwarden.scanners.model.pickle_policy import Judgement, Verdict, policy_for
+from mlwarden.scanners.model.pickle_policy import Judgement, PicklePolicy, Verdict, policy_for
 from mlwarden.scanners.model.pickle_vm import (
     VALID_OPCODES,
     Blank,
     Call,
     Event,
+    Global,
     PickleMachine,
     Trace,
     describe_value,
@@ -166,6 +167,22 @@ _VERDICT_RULES = {
 # Callables whose bytes argument is itself a serialised object that the loader deserialises:
 # scanned as a nested blob instead of reported, when the bytes are in the stream.
 _NESTED_BYTES_LOADERS = frozenset({"torch.storage._load_from_bytes"})
+# Python pickles a bound method as getattr(instance, "name"). On an instance of an allowed
+# class that only names one of its methods; calling the result is still reported
+# (MLW-PKL-005), and getattr on a module, class or anything else stays critical.
+_ATTRIBUTE_LOOKUPS = frozenset({"builtins.getattr"})
+
+
+def _is_bound_method_lookup(args: object, policy: PicklePolicy) -> bool:
+    if not (isinstance(args, tuple) and len(args) == 2):
+        return False
+    instance, name = args
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("__"):
+        return False
+    if not isinstance(instance, Call) or not isinstance(instance.callee, Global):
+        return False
+    callee = instance.callee
+    return policy.judge(callee.module, callee.name).verdict is Verdict.ALLOWED
 
 
 @dataclass
@@ -240,6 +257,8 @@ def _judge_trace(
 ) -> list[Finding]:
     policy = policy_for(ctx.settings)
     uses: dict[tuple[str, str], _Use] = {}
+    lookups: dict[str, tuple[Judgement, Event]] = {}
+    benign_lookups: set[str] = set()
     nested_blobs: list[Blob] = []
     for t in _iter_traces(trace):
         for event in t.events:
@@ -258,11 +277,23 @@ def _judge_trace(
                 if nested is not None:
                     nested_blobs.append(nested)
                     continue
+            if judgement.dotted in _ATTRIBUTE_LOOKUPS:
+                if event.kind == "global":
+                    lookups.setdefault(judgement.dotted, (judgement, event))
+                    continue
+                if _is_bound_method_lookup(event.args, policy):
+                    benign_lookups.add(judgement.dotted)
+                    continue
             use = uses.setdefault(("callable", judgement.dotted), _Use(event, judgement=judgement))
             if event.kind == "call":
                 use.count += 1
                 use.call = use.call or event
 
+    for dotted, (judgement, event) in lookups.items():
+        # Imported only for bound-method lookups (judged call by call above) is fine;
+        # imported and never called, it is reported like any other import.
+        if dotted not in benign_lookups:
+            uses.setdefault(("callable", dotted), _Use(event, judgement=judgement))
     findings = [f for key, use in uses.items() if (f := _finding(key, use, blob))]
     for nested in nested_blobs:
         findings.append(
