@@ -11,7 +11,7 @@ import bz2
 import lzma
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from mlwarden.findings import Finding, Rule, Severity
 from mlwarden.scanners.base import (
@@ -82,12 +82,12 @@ class ZipScanner:
     name = "zip"
     rules = RULES
 
-    def scan(self, blob: Blob, ctx: ScanContext) -> Iterable[Finding]:
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
+        # A generator, so findings already made survive a limit reached on a later member.
         data = blob.view()
         listing = list_members(data, ctx.limits.max_members)
-        findings: list[Finding] = []
         for anomaly in listing.anomalies:
-            findings.append(_anomaly_rule(anomaly).finding(blob.location, anomaly))
+            yield _anomaly_rule(anomaly).finding(blob.location, anomaly)
             if anomaly.startswith(DAMAGED):
                 ctx.incomplete.append(f"{blob.location}: {anomaly}")
         for member in listing.members:
@@ -98,23 +98,19 @@ class ZipScanner:
             try:
                 content = read_member(data, member, ctx.budget)
             except MalformedInput as exc:
-                findings.append(UNSUPPORTED.finding(location, str(exc)))
                 ctx.incomplete.append(f"{location}: not decompressed")
+                yield UNSUPPORTED.finding(location, str(exc))
                 continue
             except LimitExceeded as exc:
-                rule = BOMB if "ratio" in exc.what else UNSUPPORTED
-                findings.append(rule.finding(location, f"{exc.what} exceeded (limit {exc.limit})"))
                 ctx.incomplete.append(f"{location}: {exc.what}")
+                rule = BOMB if "ratio" in exc.what else UNSUPPORTED
+                yield rule.finding(location, f"{exc.what} exceeded (limit {exc.limit})")
                 continue
-            member_blob = Blob(content, location, member.name, blob.depth + 1)
-            before = len(findings)
-            findings.extend(ctx.scan_member(member_blob))
-            analysed = len(findings) > before or not _TORCH_STORAGE.search(member.name)
+            found = list(ctx.scan_member(Blob(content, location, member.name, blob.depth + 1)))
+            yield from found
+            analysed = bool(found) or not _TORCH_STORAGE.search(member.name)
             if analysed and len(content) <= _CRC_CHECK_MAX and not crc_matches(member, content):
-                findings.append(
-                    CRC_MISMATCH.finding(location, f"stored CRC-32 {member.crc:08x} differs")
-                )
-        return findings
+                yield CRC_MISMATCH.finding(location, f"stored CRC-32 {member.crc:08x} differs")
 
 
 def _anomaly_rule(anomaly: str) -> Rule:
@@ -133,24 +129,21 @@ class TarScanner:
     name = "tar"
     rules = RULES
 
-    def scan(self, blob: Blob, ctx: ScanContext) -> Iterable[Finding]:
-        findings: list[Finding] = []
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         data = blob.view()
         for name, start, size, kind in _tar_members(data, ctx.limits.max_members):
             ctx.budget.check_time()
             location = blob.location.child(name)
             if name.startswith("/") or ".." in name.split("/"):
-                findings.append(PATH_ESCAPE.finding(location, f"{name}: path escapes the folder"))
+                yield PATH_ESCAPE.finding(location, f"{name}: path escapes the folder")
             if kind in "12":
-                findings.append(
-                    ARCHIVE_ANOMALY.finding(location, f"{name}: link member (points elsewhere)")
-                )
+                yield ARCHIVE_ANOMALY.finding(location, f"{name}: link member (points elsewhere)")
                 continue
             if kind not in "07\x00":
                 continue
-            member = Blob(data[start : start + size], location, name, blob.depth + 1)
-            findings.extend(ctx.scan_member(member))
-        return findings
+            yield from ctx.scan_member(
+                Blob(data[start : start + size], location, name, blob.depth + 1)
+            )
 
 
 def _octal(field: memoryview) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from mlwarden.findings import Finding, Rule, Severity
-from mlwarden.scanners.base import Blob, ScanContext
+from mlwarden.scanners.base import Blob, LimitExceeded, ScanContext
 from mlwarden.scanners.detect import STRICT_PICKLE_SUFFIXES
 from mlwarden.scanners.model.joblib_layout import array_bytes_after_build
 from mlwarden.scanners.model.pickle_policy import Judgement, PicklePolicy, Verdict, policy_for
@@ -21,6 +21,7 @@ from mlwarden.scanners.model.pickle_vm import (
     Call,
     Event,
     Global,
+    PickleLimit,
     PickleMachine,
     Trace,
     describe_value,
@@ -243,7 +244,14 @@ def _run(data: memoryview, pos: int, ctx: ScanContext) -> Trace:
     def hook(obj: Call, state: object, at: int) -> int | None:
         return array_bytes_after_build(obj, state, data, at)
 
-    return PickleMachine(data, pos, ctx.limits, hook, ctx.budget.check_time).run()
+    def tick() -> None:
+        # The file's time budget ends this pickle like any other limit, keeping its findings.
+        try:
+            ctx.budget.check_time()
+        except LimitExceeded as exc:
+            raise PickleLimit(exc.what, int(exc.limit), pos) from None
+
+    return PickleMachine(data, pos, ctx.limits, hook, tick).run()
 
 
 def _iter_traces(trace: Trace) -> Iterator[Trace]:
