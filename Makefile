@@ -37,6 +37,7 @@ test: lint
 bench: $(STAMP) bytecode
 	bash benchmarks/anchors.sh
 	$(BIN)/python benchmarks/run_scanners.py
+	$(BIN)/python benchmarks/startup.py
 
 clean:
 	rm -rf $(VENV) demo-models .pytest_cache .mypy_cache .ruff_cache
