@@ -35,7 +35,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _restricted_joblib_load(path: Path, policy: PicklePolicy) -> Any:
+def _restricted_joblib_load(data: bytes, name: str, policy: PicklePolicy) -> Any:
     from joblib import numpy_pickle
 
     class _Unpickler(numpy_pickle.NumpyUnpickler):  # type: ignore[misc]
@@ -45,14 +45,11 @@ def _restricted_joblib_load(path: Path, policy: PicklePolicy) -> Any:
                 raise pickle.UnpicklingError(f"refused to import {judgement.dotted}")
             return super().find_class(module, name)
 
-    with (
-        open(path, "rb") as fh,
-        numpy_pickle._validate_fileobject_and_memmap(fh, str(path), None) as (fobj, _),
-    ):
+    with numpy_pickle._validate_fileobject_and_memmap(io.BytesIO(data), name, None) as (fobj, _):
         # joblib >= 1.5 takes ensure_native_byte_order; earlier releases do not.
         params = inspect.signature(numpy_pickle.NumpyUnpickler.__init__).parameters
         extra = {"ensure_native_byte_order": True} if "ensure_native_byte_order" in params else {}
-        return _Unpickler(str(path), fobj, **extra).load()  # safe: restricted find_class
+        return _Unpickler(name, fobj, **extra).load()  # safe: restricted find_class
 
 
 def safe_load(path: str, *, fail_on: str = "medium", settings: ScanSettings | None = None) -> Any:
@@ -68,6 +65,7 @@ def safe_load(path: str, *, fail_on: str = "medium", settings: ScanSettings | No
     file = Path(path)
     if not file.is_file():
         raise UsageError(path, "no such file", "check the path")
+    # Read once: what is loaded is exactly what was scanned, even if the file changes.
     data = file.read_bytes()
     findings, _status, fmt = scan_blob(Blob(data, Location(path), file.name), settings)
     blocking = [f for f in findings if f.severity >= threshold]
@@ -90,7 +88,7 @@ def safe_load(path: str, *, fail_on: str = "medium", settings: ScanSettings | No
     if kind in ("zlib", "gzip", "bz2", "xz", "lzma", "joblib-zfile") or (
         kind == "pickle" and b"joblib.numpy_pickle" in data[:65536]
     ):
-        return _restricted_joblib_load(file, policy)
+        return _restricted_joblib_load(data, path, policy)
     if kind == "pickle":
         return RestrictedUnpickler(io.BytesIO(data), policy).load()  # safe: restricted
     raise UsageError(

@@ -47,11 +47,6 @@ def scanner_for(fmt: str) -> Scanner:
     return scanner
 
 
-def formats() -> tuple[str, ...]:
-    """Every format name detection can return."""
-    return tuple(_SPECS)
-
-
 def all_rules() -> tuple[Rule, ...]:
     """Every rule any scanner can report, each once, sorted by id."""
     rules: dict[str, Rule] = {r.id: r for r in ENGINE_RULES}
