@@ -79,6 +79,10 @@ class Location:
     """Member inside an archive; nested archives are joined with ``!`` (``a.zip!b.pt!data.pkl``)."""
     offset: int | None = None
     """Byte offset inside the member (or the file when ``member`` is None)."""
+    line: int | None = None
+    """1-based line of a text file, or 1-based data row of a table (header excluded)."""
+    field: str | None = None
+    """Column of a table, key path of a JSON record, or ``cell N`` of a notebook."""
 
     def child(self, member: str) -> Location:
         """The location of ``member`` inside this one."""
@@ -95,6 +99,10 @@ class Location:
             text += f"!{self.member}"
         if self.offset is not None:
             text += f"@{self.offset}"
+        if self.line is not None:
+            text += f":{self.line}"
+        if self.field is not None:
+            text += f"[{self.field}]"
         return text
 
 

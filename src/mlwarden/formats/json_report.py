@@ -23,6 +23,8 @@ def finding_dict(f: Finding) -> dict[str, object]:
             "path": f.location.path,
             "member": f.location.member,
             "offset": f.location.offset,
+            "line": f.location.line,
+            "field": f.location.field,
         },
         "evidence": f.evidence,
         "remediation": f.remediation,

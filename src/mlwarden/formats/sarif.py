@@ -60,7 +60,9 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, object]:
     physical: dict[str, object] = {
         "artifactLocation": {"uri": _uri(f.location.path), "uriBaseId": "%SRCROOT%"}
     }
-    if f.location.member is None and f.location.offset is not None:
+    if f.location.member is None and f.location.line is not None:
+        physical["region"] = {"startLine": f.location.line}
+    elif f.location.member is None and f.location.offset is not None:
         physical["region"] = {"byteOffset": f.location.offset, "byteLength": 1}
     location: dict[str, object] = {"physicalLocation": physical}
     if f.location.member is not None:
@@ -68,9 +70,10 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, object]:
     text = f"{f.title}. {f.evidence}"
     if f.location.member is not None:
         text += f" (in archive member {f.location.member})"
-    fingerprint = hashlib.sha256(
-        f"{f.rule_id}|{f.location.path}|{f.location.member}|{f.title}".encode()
-    ).hexdigest()
+    key = f"{f.rule_id}|{f.location.path}|{f.location.member}|{f.title}"
+    if f.location.field is not None:  # table columns and notebook cells; older keys unchanged
+        key += f"|{f.location.field}"
+    fingerprint = hashlib.sha256(key.encode()).hexdigest()
     result: dict[str, object] = {
         "ruleId": f.rule_id,
         "level": _LEVEL[f.severity],
