@@ -1,0 +1,1 @@
+"""Alembic migrations of the catalog schema; ``open_database`` runs them to head."""

@@ -1,0 +1,1 @@
+"""One module per catalog schema revision (Alembic skips this file)."""
