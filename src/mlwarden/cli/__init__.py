@@ -20,5 +20,11 @@ def main() -> None:
 
         sys.exit(run_scan(**options))
     from mlwarden.cli.app import app
+    from mlwarden.errors import MlwardenError
 
-    app()
+    try:
+        app()
+    except MlwardenError as exc:
+        # Usage, input and integrity errors name the subject, the problem and the fix.
+        print(f"mlwarden: error: {exc}", file=sys.stderr)
+        sys.exit(2)

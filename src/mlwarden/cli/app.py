@@ -119,3 +119,12 @@ def rules(
         raise typer.Exit(2)
     for r in catalog:
         print(f"{r.id:<14} {r.severity.label:<9} {r.title}")
+
+
+def _register_subcommands() -> None:
+    from mlwarden.cli import vault_cmds
+
+    vault_cmds.register(app)
+
+
+_register_subcommands()
