@@ -3,7 +3,7 @@ every benign model clean, and nothing in any file ever executed."""
 
 from __future__ import annotations
 
-from conftest import AuditGuard, Corpus
+from scan_guards import AuditGuard, Corpus
 
 import mlwarden
 from mlwarden.engine import scan_paths

@@ -31,7 +31,7 @@ from mlwarden.scanners.base import (
     ScanSettings,
 )
 from mlwarden.scanners.detect import detect, has_zip_directory
-from mlwarden.scanners.registry import scanner_for
+from mlwarden.scanners.registry import scanner_for, scanners_for
 from mlwarden.taxonomy import CWE_IMPROPER_INPUT
 
 INTERNAL_RULE = Rule(
@@ -64,19 +64,22 @@ def _dispatch(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
         return
     fmt = detect(blob)
     ctx.formats_seen.append(fmt)
-    try:
-        yield from scanner_for(fmt).scan(blob, ctx)
-    except LimitExceeded as exc:
-        ctx.incomplete.append(f"{blob.location}: {exc.what}")
-        yield LIMIT_RULE.finding(
-            blob.location, f"{exc.what} exceeded (limit {exc.limit}); {exc.fix}"
-        )
-    except MalformedInput as exc:
-        ctx.incomplete.append(f"{blob.location}: malformed {fmt}")
-        yield MALFORMED_RULE.finding(blob.location, f"{fmt}: {exc}")
-    except (RecursionError, MemoryError, Exception) as exc:  # any scanner bug becomes a finding
-        ctx.incomplete.append(f"{blob.location}: scanner error")
-        yield INTERNAL_RULE.finding(blob.location, f"{fmt} scanner: {type(exc).__name__}: {exc}")
+    for scanner in scanners_for(fmt):
+        try:
+            yield from scanner.scan(blob, ctx)
+        except LimitExceeded as exc:
+            ctx.incomplete.append(f"{blob.location}: {exc.what}")
+            yield LIMIT_RULE.finding(
+                blob.location, f"{exc.what} exceeded (limit {exc.limit}); {exc.fix}"
+            )
+        except MalformedInput as exc:
+            ctx.incomplete.append(f"{blob.location}: malformed {fmt}")
+            yield MALFORMED_RULE.finding(blob.location, f"{fmt}: {exc}")
+        except (RecursionError, MemoryError, Exception) as exc:  # a scanner bug is a finding
+            ctx.incomplete.append(f"{blob.location}: scanner error")
+            yield INTERNAL_RULE.finding(
+                blob.location, f"{scanner.name} scanner: {type(exc).__name__}: {exc}"
+            )
     yield from _polyglot(blob, ctx, fmt)
 
 

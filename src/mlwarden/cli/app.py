@@ -13,7 +13,8 @@ from mlwarden import __version__
 
 app = typer.Typer(
     name="mlwarden",
-    help="Security control plane for ML pipelines. Scans model files without loading them.",
+    help="Security control plane for ML pipelines: scans models, data, code, notebooks and "
+    "configs without loading them; keeps artifacts in an encrypted, audited vault.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -67,7 +68,7 @@ def scan(
         bool, typer.Option(help="Show a progress bar on long folder scans (on a terminal).")
     ] = True,
 ) -> None:
-    """Scan model files and folders statically; never loads or runs them.
+    """Scan models, datasets, code, notebooks and ML configs; never loads or runs them.
 
     Exit codes: 0 nothing at or above --fail-on (default high), 1 findings at or above
     it, 2 usage or input error.
@@ -119,6 +120,48 @@ def rules(
         raise typer.Exit(2)
     for r in catalog:
         print(f"{r.id:<14} {r.severity.label:<9} {r.title}")
+
+
+@app.command()
+def mask(
+    input: Annotated[str, typer.Argument(help="CSV, TSV, JSON lines, Parquet or text file.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Masked copy to write.")],
+    policy: Annotated[
+        str | None, typer.Option(help="YAML masking policy (default: mask every detection).")
+    ] = None,
+    key_file: Annotated[
+        str | None,
+        typer.Option(
+            help="Pseudonymisation key file (default: $MLWARDEN_MASK_KEY, else the workspace "
+            "keyring)."
+        ),
+    ] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", help="Input format when the name does not say.")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Policy section to apply.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Write a masked copy of a data file: redact, pseudonymise (keyed, join-preserving),
+    generalise or drop regulated data. The input is never modified."""
+    from mlwarden.cli.mask_cmd import mask_command
+
+    raise typer.Exit(mask_command(input, output, policy, key_file, format, dataset, force))
+
+
+@app.command()
+def probe(
+    url: Annotated[str, typer.Argument(help="http(s) URL of a running ML service.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, json or sarif.")
+    ] = "table",
+    timeout: Annotated[float, typer.Option(help="Seconds per request.")] = 5.0,
+) -> None:
+    """Check a running endpoint for unauthenticated ML services (MLflow, Jupyter, Ray,
+    TorchServe, Triton, Dask, KServe) with a few read-only GET requests."""
+    from mlwarden.cli.probe_cmd import probe_command
+
+    raise typer.Exit(probe_command(url, format, timeout))
 
 
 def _register_subcommands() -> None:

@@ -12,11 +12,14 @@ import mmap
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mlwarden.findings import Finding, Location, Rule, Severity
 from mlwarden.limits import Limits
 from mlwarden.taxonomy import CWE_IMPROPER_INPUT, CWE_RESOURCE_EXHAUSTION
+
+if TYPE_CHECKING:
+    from mlwarden.scanners.data.settings import DataScanSettings
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
@@ -111,6 +114,8 @@ class ScanSettings:
     """Extra ``module.qualname`` callables users declare safe (or ``module.*``)."""
     extra_denied_globals: frozenset[str] = frozenset()
     """Extra callables users declare dangerous (reported as critical)."""
+    pii: DataScanSettings | None = None
+    """Regulated-data discovery settings (severity overrides, sampling); None: defaults."""
 
 
 class Scanner(Protocol):

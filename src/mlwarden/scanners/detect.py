@@ -107,13 +107,105 @@ def detect(blob: Blob) -> str:
         return "onnx"
     if name.endswith(("saved_model.pb", "saved_model.pbtxt", "keras_metadata.pb")):
         return "tf-savedmodel"
-    if name.endswith((".json", ".keras")) or head.lstrip().startswith(_JSON_STARTS):
-        return "json"
+    if head.startswith(b"PAR1"):
+        from mlwarden.scanners.data.sniffers import looks_like_parquet
+
+        if looks_like_parquet(data, name):
+            return "parquet"
     if name.endswith(PICKLE_SUFFIXES) and head[:1] and head[0] in VALID_OPCODES:
         return "pickle"
+    text_format = _text_format(data, name)
+    if text_format is not None:
+        return text_format
+    if name.endswith((".json", ".keras")) or head.lstrip().startswith(_JSON_STARTS):
+        return "json"
     if deep and has_zip_directory(data):
         return "zip"
     return "unknown"
+
+
+# Names that say "program text": scanned for secrets, not for personal data.
+_SOURCE_SUFFIXES = (
+    ".py",
+    ".pyi",
+    ".sh",
+    ".bash",
+    ".zsh",
+    ".js",
+    ".mjs",
+    ".ts",
+    ".go",
+    ".java",
+    ".kt",
+    ".scala",
+    ".r",
+    ".jl",
+    ".rb",
+    ".php",
+    ".rs",
+    ".c",
+    ".cc",
+    ".cpp",
+    ".h",
+    ".hpp",
+    ".cs",
+    ".swift",
+    ".sql",
+    ".tf",
+    ".tfvars",
+    ".hcl",
+    ".cfg",
+    ".conf",
+    ".toml",
+    ".xml",
+    ".gradle",
+    ".ps1",
+    ".bat",
+    ".lua",
+    ".pl",
+    ".groovy",
+    ".env",
+)
+_DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".jsonlines")
+_TEXT_SNIFF = 8192
+
+
+def _text_format(data: memoryview, name: str) -> str | None:
+    """The format of a text file: notebook, an ML-infrastructure config, a data table,
+    JSON (left to the caller), program source, or plain text. None for binary data."""
+    from mlwarden.scanners.code.text_sniff import looks_like_notebook, looks_like_source
+
+    head = bytes(data[:_TEXT_SNIFF])
+    base = name.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    json_named = base.endswith((".json", ".keras"))
+    maybe_notebook = base.endswith(".ipynb") or (head.lstrip()[:1] == b"{" and not json_named)
+    if maybe_notebook and looks_like_notebook(name, head):
+        return "notebook"
+    from mlwarden.scanners.data import sniffers
+
+    is_text = looks_like_source(name, head) or sniffers.looks_like_text(data, name)
+    if not is_text:
+        return None
+    from mlwarden.scanners.config.sniffing import sniff_config_format
+
+    config = sniff_config_format(name, head)
+    if config is not None:
+        return config
+    if json_named:
+        return None  # JSON: model configs and other documents (the caller decides)
+    if base.endswith(_DATA_SUFFIXES):
+        return sniffers.data_format(data, name)
+    if base.endswith(_SOURCE_SUFFIXES):
+        return "source"
+    if sniffers.looks_like_jsonl(data, name):
+        return "jsonl"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return None  # one JSON document
+    if sniffers.looks_like_tsv(data, name):
+        return "tsv"
+    if sniffers.looks_like_csv(data, name):
+        return "csv"
+    return "text"
 
 
 def _is_onnx(data: memoryview) -> bool:

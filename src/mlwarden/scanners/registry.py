@@ -11,8 +11,12 @@ from typing import cast
 
 from mlwarden.findings import Rule
 from mlwarden.scanners.base import ENGINE_RULES, Scanner
+from mlwarden.scanners.config.sniffing import FORMATS as CONFIG_FORMATS
 
 _MODEL = "mlwarden.scanners.model"
+_DATA = "mlwarden.scanners.data.scanners"
+_SECRETS = "mlwarden.scanners.code.secrets_scanner"
+_PICKLE_PROBE = "mlwarden.scanners.unknown:EmbeddedPickleScanner"
 _SPECS: dict[str, str] = {
     "pickle": f"{_MODEL}.pickle_scanner:PickleScanner",
     "zip": f"{_MODEL}.containers:ZipScanner",
@@ -32,13 +36,39 @@ _SPECS: dict[str, str] = {
     "safetensors": f"{_MODEL}.safetensors_format:SafetensorsScanner",
     "gguf": f"{_MODEL}.gguf_format:GgufScanner",
     "unknown": "mlwarden.scanners.unknown:UnknownScanner",
+    "csv": f"{_DATA}:CsvScanner",
+    "tsv": f"{_DATA}:TsvScanner",
+    "jsonl": f"{_DATA}:JsonLinesScanner",
+    "parquet": f"{_DATA}:ParquetScanner",
+    "text": f"{_DATA}:TextScanner",
+    "notebook": f"{_SECRETS}:NotebookSecretsScanner",
+    "source": f"{_SECRETS}:SourceSecretsScanner",
+}
+_SPECS.update(CONFIG_FORMATS)
+
+# Formats read by more than one scanner, in order: text can carry secrets and personal
+# data at once, and a text file can still be a protocol-0 pickle a loader would run.
+_EXTRA: dict[str, tuple[str, ...]] = {
+    "notebook": (f"{_DATA}:NotebookScanner",),
+    "source": (_PICKLE_PROBE,),
+    "text": (f"{_SECRETS}:SourceSecretsScanner", _PICKLE_PROBE),
+    "json": (f"{_SECRETS}:SourceSecretsScanner",),
+    **{fmt: (f"{_SECRETS}:SourceSecretsScanner", _PICKLE_PROBE) for fmt in CONFIG_FORMATS},
 }
 _LOADED: dict[str, Scanner] = {}
 
 
+def scanners_for(fmt: str) -> tuple[Scanner, ...]:
+    """Every scanner that reads a detected format, the main one first."""
+    return (scanner_for(fmt), *(_load(spec) for spec in _EXTRA.get(fmt, ())))
+
+
 def scanner_for(fmt: str) -> Scanner:
-    """The scanner for a detected format (the unknown-file scanner for anything else)."""
-    spec = _SPECS.get(fmt, _SPECS["unknown"])
+    """The main scanner for a detected format (the unknown-file scanner for anything else)."""
+    return _load(_SPECS.get(fmt, _SPECS["unknown"]))
+
+
+def _load(spec: str) -> Scanner:
     scanner = _LOADED.get(spec)
     if scanner is None:
         module, _, name = spec.partition(":")
@@ -51,8 +81,13 @@ def all_rules() -> tuple[Rule, ...]:
     """Every rule any scanner can report, each once, sorted by id."""
     rules: dict[str, Rule] = {r.id: r for r in ENGINE_RULES}
     for fmt in _SPECS:
-        for rule in scanner_for(fmt).rules:
-            rules.setdefault(rule.id, rule)
+        for scanner in scanners_for(fmt):
+            for rule in scanner.rules:
+                rules.setdefault(rule.id, rule)
+    from mlwarden.probe.service_probes import RULES as PROBE_RULES
+
+    for rule in PROBE_RULES:
+        rules.setdefault(rule.id, rule)
     from mlwarden.engine import INTERNAL_RULE
 
     rules.setdefault(INTERNAL_RULE.id, INTERNAL_RULE)

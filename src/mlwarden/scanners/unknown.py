@@ -33,34 +33,53 @@ class UnknownScanner:
     rules = RULES
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterable[Finding]:
-        data = blob.view()
-        if blob.depth > 0:
-            # Archive members (tensor storages, say) are data; members that are pickles are
-            # recognised by their header or name before this point.
-            return []
-        if data and data[0] in VALID_OPCODES:
-            # Protocol 0/1 pickles have no magic number: try one, leniently.
-            found = analyse_pickles(blob, ctx, strict=False)
-            if not any(f.rule_id == NOT_A_PICKLE.id for f in found):
-                return found
-        findings: list[Finding] = []
-        if len(data) <= _MAX_SEARCH_BYTES:
-            haystack = bytes(data)
-            for n, match in enumerate(_CANDIDATE.finditer(haystack)):
-                if n >= _MAX_CANDIDATES:
-                    break
-                found = analyse_pickles(blob, ctx, match.start(), sequence=False, strict=False)
-                for f in found:
-                    if f.severity >= Severity.HIGH:
-                        findings.append(f)
-                if findings:
-                    findings.append(
-                        EMBEDDED_PICKLE.finding(
-                            blob.location.at(match.start()),
-                            f"a pickle stream starts {match.start()} bytes into the file",
-                        )
-                    )
-                    break
-        if blob.depth == 0:
+        findings, was_pickle = _probe_pickles(blob, ctx)
+        if blob.depth == 0 and not was_pickle:
             findings.append(UNKNOWN_FORMAT_RULE.finding(blob.location, "no known magic bytes"))
         return findings
+
+
+class EmbeddedPickleScanner:
+    """The pickle search alone, for text formats: a protocol-0 pickle is plain text, and
+    a loader given such a file runs it whatever its name says."""
+
+    name = "pickle-probe"
+    rules = RULES
+
+    def scan(self, blob: Blob, ctx: ScanContext) -> Iterable[Finding]:
+        findings, _ = _probe_pickles(blob, ctx)
+        return findings
+
+
+def _probe_pickles(blob: Blob, ctx: ScanContext) -> tuple[list[Finding], bool]:
+    """Findings of a lenient protocol-0/1 parse or an embedded-pickle search, and whether
+    the whole blob read as a pickle."""
+    data = blob.view()
+    if blob.depth > 0:
+        # Archive members (tensor storages, say) are data; members that are pickles are
+        # recognised by their header or name before this point.
+        return [], False
+    if data and data[0] in VALID_OPCODES:
+        # Protocol 0/1 pickles have no magic number: try one, leniently.
+        found = analyse_pickles(blob, ctx, strict=False)
+        if not any(f.rule_id == NOT_A_PICKLE.id for f in found):
+            return found, True
+    findings: list[Finding] = []
+    if len(data) <= _MAX_SEARCH_BYTES:
+        haystack = bytes(data)
+        for n, match in enumerate(_CANDIDATE.finditer(haystack)):
+            if n >= _MAX_CANDIDATES:
+                break
+            found = analyse_pickles(blob, ctx, match.start(), sequence=False, strict=False)
+            for f in found:
+                if f.severity >= Severity.HIGH:
+                    findings.append(f)
+            if findings:
+                findings.append(
+                    EMBEDDED_PICKLE.finding(
+                        blob.location.at(match.start()),
+                        f"a pickle stream starts {match.start()} bytes into the file",
+                    )
+                )
+                break
+    return findings, False

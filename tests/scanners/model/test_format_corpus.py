@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AuditGuard
 from corpus.formats import FORMAT_LOADERS, build_format_benign, build_format_malicious
 from corpus.sample import Sample
+from scan_guards import AuditGuard
 
 import mlwarden
 from mlwarden.engine import scan_paths
