@@ -60,6 +60,8 @@ class WorkspaceConfig:
     ledger_name: str
     """Origin line of ledger checkpoints, e.g. ``mlwarden/<host>/<workspace id>``."""
     chunk_size: int = 1 << 20
+    require_signatures: bool = False
+    """Refuse ``store get`` of artifacts whose signature does not verify."""
 
     @property
     def keyring_path(self) -> Path:
@@ -95,6 +97,8 @@ def render_config(cfg: WorkspaceConfig) -> str:
         "# A folder, or s3://bucket/prefix?endpoint=https://host:port&region=...",
         f"blobs = {_toml_str(rel(cfg.blobs))}",
         f"chunk_size = {cfg.chunk_size}",
+        "# Refuse to hand out artifacts whose signature does not verify.",
+        f"require_signatures = {'true' if cfg.require_signatures else 'false'}",
         "",
         "[keys]",
         "# keyring (local sealed file) or vault-transit (options below).",
@@ -151,6 +155,9 @@ def load_config(root: Path) -> WorkspaceConfig:
         raise ConfigError(
             str(path), "[store] chunk_size must be an integer from 4096 to 67108864", "fix it"
         )
+    require = store.get("require_signatures", False)
+    if not isinstance(require, bool):
+        raise ConfigError(str(path), "[store] require_signatures must be true or false", "fix it")
     options = {k: v for k, v in keys.items() if k != "provider" and isinstance(v, str)}
     return WorkspaceConfig(
         root=root,
@@ -160,6 +167,7 @@ def load_config(root: Path) -> WorkspaceConfig:
         key_options=options,
         ledger_name=text(ws, "ledger_name", "workspace"),
         chunk_size=chunk_size,
+        require_signatures=require,
     )
 
 

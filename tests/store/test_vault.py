@@ -343,3 +343,49 @@ def test_garbage_collection_removes_only_unreferenced_objects(
     assert local_vault.collect_garbage(older_than=timedelta(0)) == 1
     assert not local_vault.backend.exists(orphan)
     local_vault.get("g/keep", tmp_path / "out")
+
+
+def test_training_attestation_links_datasets_to_the_model(
+    local_vault: Vault, tmp_path: Path
+) -> None:
+    from mlwarden.store.attestations import TrainingRecord, attest_training, verify_attestation
+
+    ds = local_vault.put(_file(tmp_path / "d", b"a,b\n1,2\n"), "ds/train", kind="dataset")
+    model = local_vault.put(_file(tmp_path / "m", b"weights"), "models/clf", kind="model")
+    record = TrainingRecord(run_name="clf-1", entry_point="train.py", hyperparameters={"lr": "0.1"})
+    stored = attest_training(local_vault, "models/clf", ["ds/train"], record)
+    assert stored.kind == "attestation" and stored.name == "models/clf.provenance"
+    result = verify_attestation(local_vault, stored.reference)
+    assert result.model.digest == model.digest
+    assert result.datasets == (f"ds/train@sha256:{ds.digest}",)
+    downstream = {e.target for e in local_vault.catalog.lineage(ds.ref, direction="down")}
+    assert model.ref in downstream
+
+
+def test_attestation_for_another_model_is_refused(local_vault: Vault, tmp_path: Path) -> None:
+    from mlwarden.store.attestations import TrainingRecord, attest_training, verify_attestation
+    from mlwarden.store.signing import SignatureError
+
+    local_vault.put(_file(tmp_path / "m", b"weights"), "models/clf", kind="model")
+    stored = attest_training(
+        local_vault, "models/clf", [], TrainingRecord("r", capture_environment=False)
+    )
+    # A new version of the model: the attestation's subject digest no longer matches.
+    local_vault.put(_file(tmp_path / "m2", b"other weights"), "models/clf", kind="model")
+    with local_vault.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE artifact_labels SET value = 'models/clf:2' WHERE key = 'subject'")
+        )
+    with pytest.raises(SignatureError):
+        verify_attestation(local_vault, stored.reference)
+
+
+def test_signature_policy_refuses_unsigned_artifacts(local_vault: Vault, tmp_path: Path) -> None:
+    local_vault.put(_file(tmp_path / "m", b"weights"), "models/p", kind="model")
+    local_vault.require_signatures = True
+    with pytest.raises(UsageError, match="signature policy"):
+        local_vault.get("models/p", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    local_vault.sign("models/p")
+    local_vault.get("models/p", tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == b"weights"

@@ -162,11 +162,18 @@ def store_put(
 def store_get(
     reference: Annotated[str, typer.Argument(help="NAME or NAME:VERSION.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write it.")],
+    require_signature: Annotated[
+        bool | None,
+        typer.Option(
+            "--require-signature/--no-require-signature",
+            help="Refuse unsigned or badly signed artifacts (default: the workspace policy).",
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
     """Decrypt and verify an artifact into OUTPUT (written only if every check passes)."""
     with _vault(home) as vault:
-        record = vault.get(reference, output)
+        record = vault.get(reference, output, require_signature=require_signature)
     print(f"wrote {record.reference} to {output} (sha256:{record.digest} verified)")
 
 
@@ -281,6 +288,59 @@ def store_link(
     with _vault(home) as vault:
         edge = vault.link(source, target, relation)
     print(f"{edge.source} -{edge.relation}-> {edge.target}")
+
+
+@store_app.command("attest")
+def store_attest(
+    model: Annotated[str, typer.Argument(help="Stored model NAME[:VERSION].")],
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="Stored dataset the run trained on (repeatable).")
+    ] = None,
+    run: Annotated[str, typer.Option(help="Name of the training run.")] = "training",
+    entry_point: Annotated[str, typer.Option(help="Script or module that trained it.")] = "unknown",
+    code: Annotated[
+        Path | None,
+        typer.Option(help="Folder in the git checkout trained from (records its commit)."),
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="Hyperparameter KEY=VALUE (repeatable).")
+    ] = None,
+    environment: Annotated[
+        bool, typer.Option(help="Record this Python environment's packages.")
+    ] = True,
+    home: HomeOption = None,
+) -> None:
+    """Sign SLSA v1 provenance for a stored model (datasets, code commit, environment) and
+    store it as NAME.provenance, with lineage dataset -> run -> model."""
+    from mlwarden.store.attestations import TrainingRecord, attest_training
+
+    record = TrainingRecord(
+        run_name=run,
+        entry_point=entry_point,
+        hyperparameters=_labels(param),
+        code_path=code,
+        capture_environment=environment,
+    )
+    with _vault(home) as vault:
+        stored = attest_training(vault, model, dataset or [], record)
+    print(f"stored {stored.reference} (in-toto SLSA v1 provenance, DSSE-signed)")
+
+
+@store_app.command("verify-attestation")
+def store_verify_attestation(
+    reference: Annotated[str, typer.Argument(help="Attestation NAME.provenance[:VERSION].")],
+    home: HomeOption = None,
+) -> None:
+    """Check a provenance attestation's signature and that its subject is the stored model."""
+    from mlwarden.store.attestations import verify_attestation
+
+    with _vault(home) as vault:
+        result = verify_attestation(vault, reference)
+    print(f"verified: {result.model.reference} sha256:{result.model.digest}")
+    for name in result.datasets:
+        print(f"  trained on {name}")
+    if result.commit:
+        print(f"  code commit {result.commit}")
 
 
 # -- sign / verify --------------------------------------------------------------------------

@@ -153,7 +153,7 @@ class Ledger:
             select(_HEAD.c.tree_size, _HEAD.c.edge).where(_HEAD.c.id == _HEAD_ID).with_for_update()
         ).one()
         try:
-            return MerkleFrontier.from_bytes(row.tree_size, bytes(row.edge))
+            return MerkleFrontier.from_bytes(row.tree_size, _stored_bytes(row.edge))
         except ValueError as exc:
             raise self._corrupt(f"its head row is damaged ({exc})") from None
 
@@ -324,7 +324,7 @@ class Ledger:
         if row is None:
             return Checkpoint(self._origin, 0, MerkleFrontier().root())
         try:
-            frontier = MerkleFrontier.from_bytes(row.tree_size, bytes(row.edge))
+            frontier = MerkleFrontier.from_bytes(row.tree_size, _stored_bytes(row.edge))
         except ValueError as exc:
             raise self._corrupt(f"its head row is damaged ({exc})") from None
         return Checkpoint(self._origin, frontier.size, frontier.root())
@@ -397,7 +397,7 @@ class Ledger:
             for row in rows:
                 if row.seq != start:
                     raise self._corrupt(f"entry {start} is missing")
-                yield bytes(row.leaf_hash)
+                yield _stored_bytes(row.leaf_hash)
                 start += 1
 
     def _size(self, conn: Connection) -> int:
@@ -469,7 +469,7 @@ class Ledger:
             if not rows:
                 return
             for row in rows:
-                body = bytes(row.body)
+                body = _stored_bytes(row.body)
                 try:
                     _, prev, entry = decode_body(body)
                 except MalformedEntry as exc:
@@ -478,7 +478,7 @@ class Ledger:
                         f"its body is malformed ({exc})",
                         "run Ledger.verify to see what was tampered with",
                     ) from None
-                yield StoredEntry(row.seq, entry, prev, body, bytes(row.leaf_hash))
+                yield StoredEntry(row.seq, entry, prev, body, _stored_bytes(row.leaf_hash))
             start = rows[-1].seq + 1
 
     @staticmethod
@@ -515,7 +515,7 @@ class Ledger:
         while True:
             if not entries and not entries_done:
                 entries = [
-                    (row.seq, bytes(row.body), bytes(row.leaf_hash))
+                    (row.seq, _stored_bytes(row.body), _stored_bytes(row.leaf_hash))
                     for row in conn.execute(
                         select(_ENTRIES.c.seq, _ENTRIES.c.body, _ENTRIES.c.leaf_hash)
                         .where(_ENTRIES.c.seq >= entry_cursor, _ENTRIES.c.seq < limit)
@@ -529,7 +529,7 @@ class Ledger:
                     entry_cursor = entries[0][0] + 1
             if not checkpoints and not checkpoints_done:
                 checkpoints = [
-                    (row.tree_size, bytes(row.root_hash), row.signed_note)
+                    (row.tree_size, _stored_bytes(row.root_hash), row.signed_note)
                     for row in conn.execute(
                         select(
                             _CHECKPOINTS.c.tree_size,
@@ -602,3 +602,16 @@ class Ledger:
 
         with self._engine.connect() as conn:
             return write_export(Path(path), self._origin, self._stream(conn, self._snapshot(conn)))
+
+
+def _stored_bytes(value: object) -> bytes:
+    """A binary column as bytes, whatever an editor of the database left in it.
+
+    SQLite lets anyone store text (or a number) in a BLOB column; verification must report
+    the mismatch that follows, not crash on the type.
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    return b"" if value is None else str(value).encode("utf-8")

@@ -153,6 +153,7 @@ class Vault:
         model_key: Path | None = None,
         model_key_passphrase: bytes | None = None,
         model_public_key: Path | None = None,
+        require_signatures: bool = False,
     ) -> None:
         self.engine = engine
         self.catalog = Catalog(engine)
@@ -163,9 +164,11 @@ class Vault:
         self.verifier = ledger_verifier
         self.actor = actor or default_actor()
         self.cipher = EnvelopeCipher(chunk_size)
-        self._model_key = model_key
-        self._model_key_passphrase = model_key_passphrase
+        self.model_key = model_key
+        self.model_key_passphrase = model_key_passphrase
         self.model_public_key = model_public_key
+        self.require_signatures = require_signatures
+        """Policy: refuse to hand out an artifact whose signature does not verify."""
 
     def close(self) -> None:
         """Release database connections."""
@@ -388,13 +391,27 @@ class Vault:
                 subject=f"{record.reference} ({self.backend.location})",
             )
 
-    def get(self, reference: str, output: Path) -> ArtifactRecord:
+    def get(
+        self, reference: str, output: Path, *, require_signature: bool | None = None
+    ) -> ArtifactRecord:
         """Decrypt ``reference`` to ``output`` (a file, or a new folder for folder artifacts).
 
         ``output`` appears only when the whole artifact was decrypted and verified; a
-        tampered blob raises :class:`IntegrityError` and leaves nothing behind.
+        tampered blob raises :class:`IntegrityError` and leaves nothing behind. With
+        ``require_signature`` (default: the vault's policy) an unsigned artifact or one
+        whose signature fails is refused, and the refusal is audited.
         """
         record = self.resolve(reference)
+        required = self.require_signatures if require_signature is None else require_signature
+        if required:
+            result = self._check_signature(record)
+            if result != "verified":
+                self.audit("store.get", "deny", _ref(record), {"signature": result[:500]})
+                raise UsageError(
+                    record.reference,
+                    f"refused by the signature policy ({result})",
+                    "sign it with `mlwarden sign` if it is trusted, or fetch a signed version",
+                )
         folder = record.labels.get("layout") == FOLDER_KIND
         if output.exists() and (folder or output.is_dir()):
             raise UsageError(str(output), "already exists", "choose a new output path")
@@ -524,13 +541,13 @@ class Vault:
         """Sign an artifact in the OpenSSF model-signing format and keep the bundle."""
         from mlwarden.store.signing import sign_model_bundle
 
-        if self._model_key is None:
+        if self.model_key is None:
             raise UsageError(
                 "model signing", "this vault has no signing key", "run `mlwarden init`"
             )
         record = self.resolve(reference)
         with self.plaintext(record) as path:
-            info = sign_model_bundle(path, self._model_key, passphrase=self._model_key_passphrase)
+            info = sign_model_bundle(path, self.model_key, passphrase=self.model_key_passphrase)
         bundle = info.bundle
         return self._audited_change(
             lambda conn: self.catalog.set_signature(record.id, bundle, connection=conn),

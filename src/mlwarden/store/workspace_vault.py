@@ -175,6 +175,7 @@ def open_vault(
         model_key=root / MODEL_KEY_NAME,
         model_key_passphrase=_pem_password(keyring, _MODEL_PEM_PURPOSE),
         model_public_key=root / MODEL_PUB_NAME,
+        require_signatures=cfg.require_signatures,
     )
 
 
