@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bytecode demo test lint bench clean
+.PHONY: setup bytecode demo test lint bench bench-models bench-vault bench-data clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,26 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q -n 2
 
-bench: $(STAMP) bytecode
+bench: bench-models bench-vault bench-data
+
+bench-models: $(STAMP) bytecode
 	bash benchmarks/anchors.sh
 	$(BIN)/python benchmarks/run_scanners.py
 	$(BIN)/python benchmarks/startup.py
+
+bench-vault: $(STAMP)
+	$(BIN)/python benchmarks/crypto_throughput.py
+	$(BIN)/python benchmarks/vault_bench.py --size-mib 1024
+	$(BIN)/python benchmarks/ledger_bench.py --entries 1000000
+
+# Presidio and detect-secrets run from their own virtualenvs (benchmarks/.venvs).
+bench-data: $(STAMP)
+	bash benchmarks/presidio_setup.sh
+	test -x benchmarks/.venvs/detect-secrets/bin/detect-secrets || \
+	  ($(PYTHON) -m venv benchmarks/.venvs/detect-secrets && \
+	   benchmarks/.venvs/detect-secrets/bin/pip install --quiet detect-secrets==1.5.0)
+	$(BIN)/python benchmarks/pii_bench.py
+	$(BIN)/python benchmarks/secrets_bench.py
 
 clean:
 	rm -rf $(VENV) demo-models .pytest_cache .mypy_cache .ruff_cache

@@ -67,6 +67,13 @@ def scan(
     progress: Annotated[
         bool, typer.Option(help="Show a progress bar on long folder scans (on a terminal).")
     ] = True,
+    baseline: Annotated[
+        str | None, typer.Option(help="Drop the secrets this baseline file accepts.")
+    ] = None,
+    write_baseline: Annotated[
+        str | None,
+        typer.Option(help="Accept every secret found now: write their fingerprints to FILE."),
+    ] = None,
 ) -> None:
     """Scan models, datasets, code, notebooks and ML configs; never loads or runs them.
 
@@ -85,6 +92,8 @@ def scan(
         timeout=timeout,
         digest=digest,
         progress=progress,
+        baseline=baseline,
+        write_baseline=write_baseline,
     )
     raise typer.Exit(code)
 

@@ -20,6 +20,8 @@ _VALUE_OPTIONS = {
     "--config": "config",
     "--allow-global": "allow_global",
     "--timeout": "timeout",
+    "--baseline": "baseline",
+    "--write-baseline": "write_baseline",
 }
 _FLAGS = {
     "--digest": ("digest", True),

@@ -7,9 +7,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlwarden.errors import UsageError
+
+if TYPE_CHECKING:
+    from mlwarden.findings import Report
+    from mlwarden.scanners.code.baseline import Baseline
 
 
 def write_output(text: str, output: Path | None) -> None:
@@ -44,8 +48,14 @@ def run_scan(
     timeout: float | None = None,
     digest: bool = False,
     progress: bool = True,
+    baseline: str | None = None,
+    write_baseline: str | None = None,
 ) -> int:
-    """Scan, render, and return the exit code (0 clean, 1 findings, 2 usage error)."""
+    """Scan, render, and return the exit code (0 clean, 1 findings, 2 usage error).
+
+    ``baseline`` drops the secrets a baseline file accepts; ``write_baseline`` records every
+    secret found in this scan as accepted (fingerprints only, never the secrets).
+    """
     from mlwarden.config import load_config, parse_globals
     from mlwarden.engine import collect_targets, scan_paths
     from mlwarden.findings import Severity
@@ -70,13 +80,34 @@ def run_scan(
         except ValueError as exc:
             raise UsageError("--fail-on", str(exc), "pick one of the listed values") from None
         total = len(collect_targets(paths)) if progress and sys.stderr.isatty() else 0
+        accepted = None
+        if baseline is not None:
+            from mlwarden.scanners.code.baseline import load_baseline
+
+            accepted = load_baseline(baseline)
         with _ProgressBar(total) as tick:
             report = scan_paths(paths, settings, fail_on=threshold, digest=digest, progress=tick)
+        if accepted is not None:
+            report = _without_baselined(report, accepted)
+        if write_baseline is not None:
+            from mlwarden.scanners.code.baseline import write_baseline as save_baseline
+
+            count = save_baseline(report.findings, write_baseline)
+            print(f"baseline: {count} secret(s) accepted in {write_baseline}", file=sys.stderr)
         write_output(get_renderer(format)(report), output)
     except UsageError as exc:
         print(f"mlwarden: error: {exc}", file=sys.stderr)
         return 2
     return 1 if report.failed else 0
+
+
+def _without_baselined(report: Report, accepted: Baseline) -> Report:
+    from mlwarden.scanners.code.baseline import drop_baselined
+
+    files = tuple(
+        replace(r, findings=tuple(drop_baselined(r.findings, accepted))) for r in report.files
+    )
+    return replace(report, files=files)
 
 
 class _ProgressBar:
