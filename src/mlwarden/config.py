@@ -10,6 +10,14 @@ Example::
     [scan.limits]
     max_seconds = 600
     max_member_bytes = 4294967296
+
+    [scan.pii]                             # regulated-data discovery
+    region = "DE"                          # phone numbers written without +country code
+    min_confidence = 0.6
+    entities = ["credit_card", "iban", "email"]    # default: every entity
+    [scan.pii.severity]                    # per entity id or rule id
+    email = "low"
+    "MLW-PII-001" = "critical"
 """
 
 from __future__ import annotations
@@ -17,11 +25,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlwarden.errors import ConfigError
 from mlwarden.findings import Severity
 from mlwarden.limits import Limits
 from mlwarden.scanners.base import ScanSettings
+
+if TYPE_CHECKING:
+    from mlwarden.scanners.data.settings import DataScanSettings
 
 DEFAULT_FILE = "mlwarden.toml"
 _GLOBAL = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(\.\*)?$")
@@ -84,7 +96,7 @@ def load_config(path: str | None = None) -> Config:
     scan = doc.get("scan", {})
     if not isinstance(scan, dict):
         raise ConfigError(source, "[scan] must be a table", "see docs/configuration.md")
-    unknown = set(scan) - {"fail_on", "allow_globals", "deny_globals", "limits"}
+    unknown = set(scan) - {"fail_on", "allow_globals", "deny_globals", "limits", "pii"}
     if unknown:
         raise ConfigError(
             source, f"unknown key(s) in [scan]: {', '.join(sorted(unknown))}", "remove them"
@@ -97,5 +109,56 @@ def load_config(path: str | None = None) -> Config:
         limits=_limits(scan.get("limits", {}), source),
         extra_allowed_globals=parse_globals(scan.get("allow_globals", []), "allow_globals", source),
         extra_denied_globals=parse_globals(scan.get("deny_globals", []), "deny_globals", source),
+        pii=_pii(scan["pii"], source) if "pii" in scan else None,
     )
     return Config(settings, fail_on, source)
+
+
+def _pii(table: object, source: str) -> DataScanSettings:
+    """``[scan.pii]``: which entities, which region, which severities."""
+    from mlwarden.scanners.data.entity_types import ALL_ENTITIES as ENTITY_IDS
+    from mlwarden.scanners.data.settings import DataScanSettings
+
+    if not isinstance(table, dict):
+        raise ConfigError(source, "[scan.pii] must be a table", "see the example in config.py")
+    unknown = set(table) - {"severity", "entities", "region", "min_confidence"}
+    if unknown:
+        raise ConfigError(
+            source, f"unknown key(s) in [scan.pii]: {', '.join(sorted(unknown))}", "remove them"
+        )
+    overrides: dict[str, Severity] = {}
+    severities = table.get("severity", {})
+    if not isinstance(severities, dict):
+        raise ConfigError(source, "[scan.pii.severity] must be a table", 'e.g. email = "low"')
+    for key, value in severities.items():
+        if key not in ENTITY_IDS and not re.fullmatch(r"MLW-PII-\d{3}", key):
+            raise ConfigError(
+                source,
+                f"[scan.pii.severity] names {key!r}, which is no entity or PII rule",
+                f"use a rule id (MLW-PII-001) or one of: {', '.join(sorted(ENTITY_IDS))}",
+            )
+        try:
+            overrides[key] = Severity.parse(str(value))
+        except ValueError as exc:
+            raise ConfigError(source, f"[scan.pii.severity] {key}: {exc}", "fix it") from None
+    entities = table.get("entities")
+    if entities is not None:
+        if not isinstance(entities, list) or not all(e in ENTITY_IDS for e in entities):
+            raise ConfigError(
+                source,
+                "[scan.pii] entities must be a list of entity ids",
+                f"choose from: {', '.join(sorted(ENTITY_IDS))}",
+            )
+        entities = frozenset(entities)
+    region = table.get("region", "US")
+    if not isinstance(region, str) or not re.fullmatch(r"[A-Z]{2}", region):
+        raise ConfigError(source, "[scan.pii] region must be a country code", 'e.g. "DE"')
+    confidence = table.get("min_confidence", 0.5)
+    if not isinstance(confidence, int | float) or not 0 < confidence <= 1:
+        raise ConfigError(source, "[scan.pii] min_confidence must be in (0, 1]", "e.g. 0.6")
+    return DataScanSettings(
+        severity_overrides=overrides,
+        entities=entities,
+        region=region,
+        min_confidence=float(confidence),
+    )

@@ -117,3 +117,31 @@ def test_usage_errors_exit_2(tmp_path: Path, home: Path) -> None:
     nothing = run(home, "store", "get", "nope", "-o", str(tmp_path / "x"))
     assert nothing.returncode == 2
     assert "Traceback" not in missing.stderr + again.stderr + wrong.stderr + nothing.stderr
+
+
+def test_mask_key_derived_from_the_workspace_is_stable(home: Path, tmp_path: Path) -> None:
+    src = tmp_path / "people.csv"
+    src.write_text("email\nann@example.com\n")
+    outs = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    for out in outs:
+        result = run(home, "mask", str(src), "-o", str(out))
+        assert result.returncode == 0, result.stderr
+    assert outs[0].read_text() == outs[1].read_text()
+    assert "ann@example.com" not in outs[0].read_text()
+    assert run(home, "keys", "rotate").returncode == 0  # KEK rotation keeps pseudonyms
+    result = run(home, "mask", str(src), "-o", str(tmp_path / "c.csv"))
+    assert result.returncode == 0
+    assert (tmp_path / "c.csv").read_text() == outs[0].read_text()
+
+
+def test_python_api_opens_the_workspace(home: Path, tmp_path: Path) -> None:
+    import mlwarden
+
+    src = tmp_path / "f.bin"
+    src.write_bytes(b"payload")
+    with mlwarden.open_vault(home, secret=bytes.fromhex(SECRET_HEX)) as vault:
+        record = vault.put(src, "api/f")
+        vault.get("api/f", tmp_path / "back.bin")
+        assert vault.ledger.verify(vault.verifier).ok
+    assert record.reference == "api/f:1"
+    assert (tmp_path / "back.bin").read_bytes() == b"payload"

@@ -6,13 +6,10 @@ Exit codes: 0 the masked copy was written, 2 usage or input error (nothing was w
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from mlwarden.errors import UsageError
 from mlwarden.masking.summary import MaskSummary
-
-if TYPE_CHECKING:
-    from mlwarden.masking.keys import KeySource
 
 
 def mask_command(
@@ -36,6 +33,7 @@ def mask_command(
     output file.
     """
     from mlwarden.masking.engine import mask_file
+    from mlwarden.masking.keys import default_key_source
     from mlwarden.masking.policy import default_policy, load_policy
 
     out = stdout or sys.stdout
@@ -46,7 +44,7 @@ def mask_command(
             input,
             output,
             chosen,
-            key_source=_key_source(key_file),
+            key_source=default_key_source(key_file),
             format=format,
             dataset=dataset,
             overwrite=force,
@@ -61,41 +59,6 @@ def mask_command(
     out.write(render_summary(summary))
     out.flush()
     return 0
-
-
-def _key_source(key_file: str | None) -> KeySource:
-    """``--key-file``, else ``$MLWARDEN_MASK_KEY``, else a key derived from the workspace
-    keyring (stable across KEK rotations), so pseudonyms match across runs and machines
-    that share the workspace."""
-    import os
-
-    from mlwarden.masking.keys import ENV_VAR, choose_key_source, derived_key_source
-
-    if key_file is not None or os.environ.get(ENV_VAR):
-        return choose_key_source(key_file)
-
-    def derive(purpose: str) -> bytes:
-        from mlwarden.store.crypto.keyring_file import FileKeyring
-        from mlwarden.workspace import (
-            credential_from_environment,
-            default_home,
-            load_config,
-        )
-
-        home = default_home()
-        if not (home / "config.toml").is_file():
-            raise UsageError(
-                "pseudonymisation key",
-                f"none was given and there is no workspace at {home} to derive one from",
-                f"pass --key-file, set {ENV_VAR} (32+ random bytes, hex or base64), "
-                "or create a workspace with `mlwarden init`",
-            )
-        cfg = load_config(home)
-        cred = credential_from_environment(None, new=False)
-        keyring = FileKeyring.open(cfg.keyring_path, passphrase=cred.passphrase, secret=cred.secret)
-        return keyring.derive_key(purpose)
-
-    return derived_key_source(derive, purpose="mask")
 
 
 def render_summary(summary: MaskSummary) -> str:

@@ -153,3 +153,37 @@ def derive_subkey(key: MaskKey, purpose: str) -> bytes:
         info=purpose.encode("utf-8"),
     )
     return hkdf.derive(key.secret)
+
+
+def default_key_source(key_file: str | None) -> KeySource:
+    """``--key-file``, else ``$MLWARDEN_MASK_KEY``, else a key derived from the workspace
+    keyring (stable across KEK rotations), so pseudonyms match across runs and machines
+    that share the workspace."""
+    import os
+
+    if key_file is not None or os.environ.get(ENV_VAR):
+        return choose_key_source(key_file)
+
+    def derive(purpose: str) -> bytes:
+        from mlwarden.errors import UsageError
+        from mlwarden.store.crypto.keyring_file import FileKeyring
+        from mlwarden.workspace import (
+            credential_from_environment,
+            default_home,
+            load_config,
+        )
+
+        home = default_home()
+        if not (home / "config.toml").is_file():
+            raise UsageError(
+                "pseudonymisation key",
+                f"none was given and there is no workspace at {home} to derive one from",
+                f"pass --key-file, set {ENV_VAR} (32+ random bytes, hex or base64), "
+                "or create a workspace with `mlwarden init`",
+            )
+        cfg = load_config(home)
+        cred = credential_from_environment(None, new=False)
+        keyring = FileKeyring.open(cfg.keyring_path, passphrase=cred.passphrase, secret=cred.secret)
+        return keyring.derive_key(purpose)
+
+    return derived_key_source(derive, purpose="mask")
