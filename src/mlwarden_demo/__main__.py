@@ -51,9 +51,68 @@ def build(folder: Path) -> list[Path]:
     return written
 
 
+def _luhn_complete(prefix: str, length: int) -> str:
+    digits = [int(d) for d in prefix]
+    body = digits + [0] * (length - len(digits) - 1)
+    total = 0
+    for i, d in enumerate(reversed(body)):
+        d = d * 2 if i % 2 == 0 else d
+        total += d - 9 if d > 9 else d
+    return "".join(map(str, body)) + str((10 - total % 10) % 10)
+
+
+def build_project(folder: Path) -> list[Path]:
+    """A small ML project with the human errors `mlwarden scan` looks for: cardholder data
+    in a training CSV, a (made-up) Hugging Face token in a notebook, a Dockerfile that pipes
+    curl into sh and a Kubernetes job that runs privileged. Nothing here is a real secret."""
+    import json
+    import random
+    import string
+
+    rng = random.Random(7)
+    fake_token = "hf_" + "".join(rng.choice(string.ascii_letters) for _ in range(34))
+    rows = ["customer_id,email,card_number,spend"]
+    for i in range(20):
+        card = _luhn_complete("4" + "".join(rng.choice(string.digits) for _ in range(5)), 16)
+        rows.append(f"{1000 + i},user{i}@example.com,{card},{rng.randint(5, 500)}")
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": 1,
+                "outputs": [],
+                "source": ["from huggingface_hub import login\n", f'login(token="{fake_token}")\n'],
+            }
+        ],
+    }
+    files = {
+        "project/data/customers.csv": "\n".join(rows) + "\n",
+        "project/notebooks/explore.ipynb": json.dumps(notebook, indent=1),
+        "project/deploy/Dockerfile": (
+            "FROM python:latest\nRUN curl -sSL https://example.com/setup.sh | sh\n"
+        ),
+        "project/deploy/train-job.yaml": (
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: train\nspec:\n  template:\n"
+            "    spec:\n      containers:\n      - name: train\n        image: trainer:latest\n"
+            "        securityContext:\n          privileged: true\n      restartPolicy: Never\n"
+        ),
+    }
+    written = []
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
 def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "demo-models")
-    for path in build(folder):
+    for path in [*build(folder), *build_project(folder)]:
         print(f"wrote {path}")
     print(f"\nNow scanning {folder}/ (nothing in it is ever loaded):\n")
 

@@ -11,6 +11,7 @@ engine to report.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from mlwarden.findings import Finding, Rule
 from mlwarden.scanners.base import Blob, LimitExceeded, MalformedInput, ScanContext
@@ -22,6 +23,7 @@ from mlwarden.scanners.data import (
     reporting,
 )
 from mlwarden.scanners.data.csv_reader import RowStats
+from mlwarden.scanners.data.entity_types import ALL_ENTITIES, CREDENTIAL
 from mlwarden.scanners.data.rules import RULES
 from mlwarden.scanners.data.settings import DataScanSettings
 from mlwarden.scanners.data.table_profile import TableProfile
@@ -34,6 +36,14 @@ _DEFAULTS = DataScanSettings()
 def settings_of(ctx: ScanContext) -> DataScanSettings:
     """The data-scan settings of a scan (defaults when none were configured)."""
     return ctx.settings.pii or _DEFAULTS
+
+
+def _prose_settings(ctx: ScanContext) -> DataScanSettings:
+    """Settings for text and notebooks, where the secrets scanner also reads every line and
+    reports credentials with token-format checks: they are not reported twice."""
+    settings = settings_of(ctx)
+    wanted = (settings.entities or ALL_ENTITIES) - {CREDENTIAL}
+    return replace(settings, entities=frozenset(wanted))
 
 
 class _TableScanner:
@@ -163,7 +173,7 @@ class TextScanner:
     rules: tuple[Rule, ...] = RULES
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        settings = settings_of(ctx)
+        settings = _prose_settings(ctx)
         tally = TextTally(settings)
         stopped: LimitExceeded | None = None
         line = 1
@@ -187,7 +197,7 @@ class NotebookScanner:
     rules: tuple[Rule, ...] = RULES
 
     def scan(self, blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
-        settings = settings_of(ctx)
+        settings = _prose_settings(ctx)
         tally = TextTally(settings)
         stopped: LimitExceeded | None = None
         try:
