@@ -15,6 +15,7 @@ from pathlib import Path
 from mlwarden.errors import UsageError
 from mlwarden.ledger.checkpoint import LedgerSigner, LedgerVerifier
 from mlwarden.ledger.log import Ledger
+from mlwarden.store.atomic_file import write_atomically
 from mlwarden.store.blobs.registry import backend_from_url
 from mlwarden.store.catalog.db import open_database
 from mlwarden.store.crypto.keyring_file import FileKeyring
@@ -45,14 +46,6 @@ def _open_keyring(cfg: WorkspaceConfig, credential: Credential) -> FileKeyring:
     return FileKeyring.open(
         cfg.keyring_path, passphrase=credential.passphrase, secret=credential.secret
     )
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def init_workspace(
@@ -94,8 +87,11 @@ def init_workspace(
         cfg.keyring_path, passphrase=credential.passphrase, secret=credential.secret
     )
     signer = LedgerSigner.generate(cfg.ledger_name)
-    _write_private(
-        root / LEDGER_KEY_NAME, signer.to_pem(_pem_password(keyring, _LEDGER_PEM_PURPOSE))
+    write_atomically(
+        root / LEDGER_KEY_NAME,
+        signer.to_pem(_pem_password(keyring, _LEDGER_PEM_PURPOSE)),
+        mode=0o600,
+        overwrite=False,
     )
     # The note-verifier key form carries the log's name with the key.
     (root / LEDGER_PUB_NAME).write_text(signer.verifier().to_vkey() + "\n", encoding="ascii")

@@ -12,11 +12,11 @@ import contextlib
 import fcntl
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from mlwarden.errors import UsageError
+from mlwarden.store.atomic_file import write_atomically
 
 PRIVATE_MODE = 0o600
 
@@ -64,32 +64,7 @@ def write_private(path: Path, data: bytes, *, replace: bool) -> None:
     With ``replace`` False the write fails with :class:`UsageError` if ``path`` already
     exists (checked atomically: the file is hard-linked into place, never overwritten).
     """
-    directory = path.parent
-    if not directory.is_dir():
-        raise UsageError(str(path), "its folder does not exist", "create the folder first")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), PRIVATE_MODE)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise UsageError(
-                    str(path),
-                    "a file already exists here",
-                    "choose another path; an existing keyring is never overwritten",
-                ) from None
-            tmp.unlink()
-        _fsync_directory(directory)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(path, data, mode=PRIVATE_MODE, overwrite=replace)
 
 
 @contextlib.contextmanager
@@ -105,11 +80,3 @@ def exclusive_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlwarden.store.signing.atomic_file import write_atomically
+from mlwarden.store.atomic_file import write_atomically
 from mlwarden.store.signing.bounded_reading import (
     check_size,
     parse_json_object,

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from mlwarden.errors import UsageError
-from mlwarden.store.signing.atomic_file import write_atomically
+from mlwarden.store.atomic_file import write_atomically
 from mlwarden.store.signing.bounded_reading import read_bounded
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey

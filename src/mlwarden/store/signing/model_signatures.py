@@ -30,7 +30,7 @@ from typing import Any, cast
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mlwarden.errors import UsageError
-from mlwarden.store.signing.atomic_file import write_atomically
+from mlwarden.store.atomic_file import write_atomically
 from mlwarden.store.signing.bounded_reading import read_bounded, read_signed_document
 from mlwarden.store.signing.dsse import check_envelope_signature
 from mlwarden.store.signing.errors import SignatureError, SignatureFailure

@@ -1,4 +1,4 @@
-"""Whole-or-nothing file writes for keys, bundles and envelopes."""
+"""Whole-or-nothing file writes for keyrings, keys, bundles and envelopes."""
 
 from __future__ import annotations
 
