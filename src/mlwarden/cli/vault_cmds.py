@@ -450,13 +450,13 @@ def ledger_verify(
     """Check the whole ledger offline from its public key. Exit 1 if tampered."""
     from mlwarden.ledger.log import Ledger
     from mlwarden.store.catalog.db import open_database
-    from mlwarden.store.workspace_vault import load_verifier
+    from mlwarden.store.workspace_vault import database_url, load_verifier
     from mlwarden.workspace import LEDGER_PUB_NAME, load_config
 
     root = home or default_home()
     cfg = load_config(root) if database is None or public_key is None else None
     verifier = load_verifier(public_key or root / LEDGER_PUB_NAME)
-    engine = open_database(database or (cfg.database if cfg else None), migrate=False)
+    engine = open_database(database or (database_url(cfg) if cfg else None), migrate=False)
     try:
         report = Ledger(engine, verifier.name).verify(verifier)
     finally:

@@ -17,6 +17,7 @@ from mlwarden.ledger.checkpoint import LedgerSigner, LedgerVerifier
 from mlwarden.ledger.log import Ledger
 from mlwarden.store.atomic_file import write_atomically
 from mlwarden.store.blobs.registry import backend_from_url
+from mlwarden.store.catalog.db import ENV_VAR as DATABASE_ENV
 from mlwarden.store.catalog.db import open_database
 from mlwarden.store.crypto.keyring_file import FileKeyring
 from mlwarden.store.crypto.keys import KeyProvider, provider_from_config
@@ -77,7 +78,7 @@ def init_workspace(
         )
     cfg = WorkspaceConfig(
         root=root,
-        database=database or f"sqlite:///{root / 'catalog.db'}",
+        database=database or os.environ.get(DATABASE_ENV) or f"sqlite:///{root / 'catalog.db'}",
         blobs=blobs or str(root / "blobs"),
         key_provider="keyring",
         key_options={},
@@ -158,7 +159,7 @@ def open_vault(
             f"cannot be read with this workspace's keyring ({exc})",
             "restore the file from a backup of the workspace",
         ) from None
-    engine = open_database(cfg.database)
+    engine = open_database(database_url(cfg))
     return Vault(
         engine=engine,
         backend=backend_from_url(cfg.blobs),
@@ -173,6 +174,11 @@ def open_vault(
         model_public_key=root / MODEL_PUB_NAME,
         require_signatures=cfg.require_signatures,
     )
+
+
+def database_url(cfg: WorkspaceConfig) -> str:
+    """The catalog database: ``MLWARDEN_DATABASE_URL`` when set, else the workspace's."""
+    return os.environ.get(DATABASE_ENV) or cfg.database
 
 
 def load_verifier(path: Path, name: str | None = None) -> LedgerVerifier:
