@@ -145,3 +145,14 @@ def test_python_api_opens_the_workspace(home: Path, tmp_path: Path) -> None:
         assert vault.ledger.verify(vault.verifier).ok
     assert record.reference == "api/f:1"
     assert (tmp_path / "back.bin").read_bytes() == b"payload"
+
+
+def test_gc_removes_objects_left_by_an_interrupted_put(home: Path) -> None:
+    orphan_key = "ab" * 32
+    orphan = home / "blobs" / orphan_key[:2] / orphan_key[2:4] / orphan_key
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"ciphertext nobody catalogued")
+    result = run(home, "store", "gc", "--older-than-hours", "0")
+    assert result.returncode == 0, result.stderr
+    assert "removed 1" in result.stdout
+    assert not orphan.exists()

@@ -277,6 +277,21 @@ def store_rm(
     print(f"deleted {record.reference}")
 
 
+@store_app.command("gc")
+def store_gc(
+    older_than_hours: Annotated[
+        float, typer.Option(min=0, help="Only remove leftovers older than this.")
+    ] = 1.0,
+    home: HomeOption = None,
+) -> None:
+    """Remove stored objects nothing points to (left by an interrupted put)."""
+    from datetime import timedelta
+
+    with _vault(home) as vault:
+        removed = vault.collect_garbage(timedelta(hours=older_than_hours))
+    print(f"removed {removed} unreferenced object(s)")
+
+
 @store_app.command("link")
 def store_link(
     source: Annotated[str, typer.Argument(help="NAME[:VERSION] or run:ID / deployment:ID.")],

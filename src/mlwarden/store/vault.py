@@ -672,11 +672,12 @@ class Vault:
         return removed
 
     def _object_older_than(self, key: str, cutoff: datetime) -> bool:
-        modified = getattr(self.backend, "modified_at", None)
-        if modified is None:
-            return True
-        when = modified(key)
-        return bool(when is None or when < cutoff)
+        # A put commits its object moments before it catalogues the blob: young objects
+        # may belong to a put in flight and are left alone.
+        try:
+            return self.backend.modified_at(key) < cutoff
+        except BlobNotFoundError:
+            return False
 
 
 def _ref(record: ArtifactRecord) -> str:

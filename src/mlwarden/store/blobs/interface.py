@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import suppress
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import BinaryIO, Protocol, Self
 
@@ -88,6 +88,10 @@ class BlobBackend(Protocol):
 
     def iter_keys(self) -> Iterator[str]:
         """Every committed key, in ascending order; unfinished writes never appear."""
+        ...
+
+    def modified_at(self, key: str) -> datetime:
+        """When the blob under ``key`` was committed (timezone-aware UTC)."""
         ...
 
     def sweep_orphans(self, older_than: timedelta = DEFAULT_ORPHAN_AGE) -> int:

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import suppress
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Self
 from urllib.parse import unquote, urlsplit
@@ -114,6 +114,14 @@ class LocalBackend:
         if not stat.S_ISREG(info.st_mode):
             raise BlobNotFoundError(self.location, key)
         return info.st_size
+
+    def modified_at(self, key: str) -> datetime:
+        """When the blob was committed (its file's modification time)."""
+        try:
+            info = os.lstat(self._path(key))
+        except FileNotFoundError:
+            raise BlobNotFoundError(self.location, key) from None
+        return datetime.fromtimestamp(info.st_mtime, UTC)
 
     def iter_keys(self) -> Iterator[str]:
         for folder, names in self._leaf_folders():

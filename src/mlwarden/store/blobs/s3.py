@@ -155,6 +155,13 @@ class S3Backend:
             response = self._client().head_object(Bucket=self.bucket, Key=self._object(key))
         return int(response["ContentLength"])
 
+    def modified_at(self, key: str) -> datetime:
+        """When the blob was committed (the object's Last-Modified time)."""
+        with self._errors(key):
+            response = self._client().head_object(Bucket=self.bucket, Key=self._object(key))
+        when: datetime = response["LastModified"]
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+
     def iter_keys(self) -> Iterator[str]:
         paginator = self._client().get_paginator("list_objects_v2")
         # The delimiter keeps objects of deeper prefixes (another store) out of the listing.
