@@ -184,6 +184,24 @@ def test_ordinary_text_that_starts_like_a_pickle_is_not_flagged() -> None:
     assert found == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"cimport numpy as cnp\n\ncdef class Sentinel:\n    pass\n",  # Cython: GLOBAL 'cimport ...'
+        b"cdef extern from 'x.h':\n    int f()\n",
+        b"c\n\nplain words\n",
+    ],
+)
+def test_text_read_as_a_global_of_no_importable_name_is_not_flagged(text: bytes) -> None:
+    assert scan_bytes(text, "module.pxd") == []
+
+
+def test_protocol_0_pickle_in_a_text_file_is_still_flagged() -> None:
+    stream = b"cos\nsystem\n(S'touch /tmp/x'\ntR."
+    found = scan_bytes(stream, "notes.txt")
+    assert any(f.severity >= Severity.HIGH for f in found)
+
+
 def test_load_time_call_of_an_unknown_function_is_high() -> None:
     stream = bytes(Asm(4).call("fancy_cli_lib.runner", "run_command", "true").STOP())
     found = scan_bytes(stream)

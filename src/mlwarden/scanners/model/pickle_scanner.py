@@ -210,7 +210,9 @@ def analyse_pickles(
     for index in range(ctx.limits.max_pickles_per_stream):
         trace = _run(data, pos, ctx)
         lenient = trace.error is not None and (index > 0 or not strict)
-        judged = _judge_trace(trace, blob, ctx, report_errors=not lenient)
+        judged = _judge_trace(
+            trace, blob, ctx, report_errors=not lenient, importable_only=not strict
+        )
         if lenient:
             # Random bytes can decode as EXT or call opcodes; only imports of real, judged
             # callables count as evidence that these bytes are a pickle someone would load.
@@ -260,9 +262,24 @@ def _iter_traces(trace: Trace) -> Iterator[Trace]:
         yield from _iter_traces(nested)
 
 
+def _importable(module: str, name: str) -> bool:
+    """Whether ``find_class`` could resolve the pair: dotted identifiers on both sides."""
+    return all(p.isidentifier() for p in module.split(".")) and all(
+        p.isidentifier() for p in name.split(".")
+    )
+
+
 def _judge_trace(
-    trace: Trace, blob: Blob, ctx: ScanContext, *, report_errors: bool = True
+    trace: Trace,
+    blob: Blob,
+    ctx: ScanContext,
+    *,
+    report_errors: bool = True,
+    importable_only: bool = False,
 ) -> list[Finding]:
+    """Judge every import and call of ``trace``. With ``importable_only`` (text that merely
+    parses as a protocol-0 pickle, such as ``cimport numpy as np`` read as GLOBAL), imports
+    that no unpickler could resolve are not evidence of code and are skipped."""
     policy = policy_for(ctx.settings)
     uses: dict[tuple[str, str], _Use] = {}
     lookups: dict[str, tuple[Judgement, Event]] = {}
@@ -274,6 +291,8 @@ def _judge_trace(
             if target is None or event.kind not in ("global", "call"):
                 key = (event.kind, event.detail)
                 uses.setdefault(key, _Use(event)).count += 1
+                continue
+            if importable_only and not _importable(target.module, target.name):
                 continue
             judgement = policy.judge(target.module, target.name)
             if judgement.verdict is Verdict.ALLOWED:
