@@ -28,6 +28,7 @@ STRICT_PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", 
 
 _DEEP_PROBE_SUFFIXES = (".h5", ".hdf5", ".hdf", ".keras", ".zip", ".npz", *PICKLE_SUFFIXES)
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_IDL_SAVE_MAGIC = (b"SR\x00\x04", b"SR\x00\x06")
 
 
 def _is_zlib(head: bytes) -> bool:
@@ -112,6 +113,10 @@ def detect(blob: Blob) -> str:
 
         if looks_like_parquet(data, name):
             return "parquet"
+    if head.startswith(_IDL_SAVE_MAGIC):
+        # IDL save files (scipy.io.readsav) share the .sav suffix with joblib dumps; their
+        # "SR" record marker would otherwise read as a malformed protocol-0 pickle.
+        return "unknown"
     if name.endswith(PICKLE_SUFFIXES) and head[:1] and head[0] in VALID_OPCODES:
         return "pickle"
     text_format = _text_format(data, name)

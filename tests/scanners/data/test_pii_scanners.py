@@ -310,3 +310,28 @@ def test_notebook_cell_numbers_sources_and_outputs() -> None:
     assert where == {EMAIL: ("cell 2", 2)}
     email = next(f for f in findings if f.rule_id == EMAIL)
     assert "1 occurrence" in email.evidence  # text/plain and text/html are one rendering
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Serial: 6643877497813316402\n",  # a certificate serial that passes Luhn
+        "MIIFazCCA1OgAwIBAgIRAIIQz7DSQONZRGPgu2OCiwAwDQYJKoZIhvcNAQELBQAw/4111111111111111+\n",
+        "(0.5328051227278146-0.4008623567957094j)\n",  # digits of a decimal fraction
+        "order 4111111111111111 shipped\n",
+    ],
+)
+def test_numbers_that_only_look_like_cards_are_not_cards(text: str) -> None:
+    from mlwarden.scanners.data.entities import detect_text
+
+    assert [m for m in detect_text(text) if m.entity == "credit_card"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["card 4111111111111111 expires", "PAN: 4111 1111 1111 1111", "paid with 4111111111111111"],
+)
+def test_cards_in_prose_are_still_found(text: str) -> None:
+    from mlwarden.scanners.data.entities import detect_text
+
+    assert [m.entity for m in detect_text(text)] == ["credit_card"]

@@ -261,3 +261,8 @@ def test_getattr_on_a_module_stays_critical() -> None:
     )  # fmt: skip
     found = scan_bytes(bytes(stream))
     assert any(f.rule_id == "MLW-PKL-001" and f.severity is Severity.CRITICAL for f in found)
+
+
+def test_idl_save_file_named_sav_is_not_a_malformed_pickle() -> None:
+    idl = b"SR\x00\x04\x00\x00\x00\x0a" + bytes(range(64)) * 4  # scipy.io.readsav format
+    assert [f.severity for f in scan_bytes(idl, "spectrum.sav")] == [Severity.INFO]

@@ -197,10 +197,31 @@ def _byte_candidates(data: bytes) -> list[tuple[int, int, int]]:
     kept: list[tuple[int, int, int]] = []
     covered = 0
     for item in found:
-        if item[0] >= covered:
+        if item[0] >= covered and not _inside_encoded_run(data, item):
             kept.append(item)
             covered = item[2] if item[2] > item[0] else item[0] + 1
     return kept
+
+
+_BARE_NUMBER_KINDS = frozenset(KINDS.index(k) for k in ("digits", "card"))
+_BASE64_GLUE = frozenset(b"+/=")
+
+
+def _inside_encoded_run(data: bytes, item: tuple[int, int, int]) -> bool:
+    """A digit run glued to ``+``, ``/`` or ``=`` is part of base64 text (certificates,
+    keys, embedded images), where any long enough run of digits eventually passes Luhn;
+    one glued to a decimal point is part of a number."""
+    start, priority, end = item
+    if priority not in _BARE_NUMBER_KINDS:
+        return False
+    before = data[start - 1] if start > 0 else 0
+    after = data[end] if end < len(data) else 0
+    if before in _BASE64_GLUE or after in _BASE64_GLUE:
+        return True
+    # The digits of a decimal fraction (0.5328051227278146) or an exponent are not an id.
+    digit_before = start > 1 and data[start - 2 : start - 1].isdigit()
+    digit_after = end + 1 < len(data) and data[end + 1 : end + 2].isdigit()
+    return (before == 0x2E and digit_before) or (after == 0x2E and digit_after)
 
 
 def iter_candidates(text: str) -> Iterator[tuple[str, int, int]]:
