@@ -22,6 +22,7 @@ from mlwarden.findings import FileResult, Finding, Location, Report, Rule, ScanS
 from mlwarden.scanners.base import (
     LIMIT_RULE,
     MALFORMED_RULE,
+    TEXT_MALFORMED_SEVERITY,
     UNREADABLE_RULE,
     Blob,
     Budget,
@@ -31,7 +32,7 @@ from mlwarden.scanners.base import (
     ScanSettings,
 )
 from mlwarden.scanners.detect import detect, has_zip_directory
-from mlwarden.scanners.registry import scanner_for, scanners_for
+from mlwarden.scanners.registry import TEXT_FORMATS, scanner_for, scanners_for
 from mlwarden.taxonomy import CWE_IMPROPER_INPUT
 
 INTERNAL_RULE = Rule(
@@ -74,7 +75,8 @@ def _dispatch(blob: Blob, ctx: ScanContext) -> Iterator[Finding]:
             )
         except MalformedInput as exc:
             ctx.incomplete.append(f"{blob.location}: malformed {fmt}")
-            yield MALFORMED_RULE.finding(blob.location, f"{fmt}: {exc}")
+            severity = TEXT_MALFORMED_SEVERITY if fmt in TEXT_FORMATS else None
+            yield MALFORMED_RULE.finding(blob.location, f"{fmt}: {exc}", severity=severity)
         except (RecursionError, MemoryError, Exception) as exc:  # a scanner bug is a finding
             ctx.incomplete.append(f"{blob.location}: scanner error")
             yield INTERNAL_RULE.finding(

@@ -148,6 +148,10 @@ LIMIT_RULE = Rule(
     ),
     tags=(CWE_RESOURCE_EXHAUSTION,),
 )
+TEXT_MALFORMED_SEVERITY = Severity.MEDIUM
+"""Severity of MALFORMED_RULE for text formats (configs, tables, notebooks, source): a
+broken file there hides no code from a loader, but was not fully checked either."""
+
 MALFORMED_RULE = Rule(
     id="MLW-GEN-003",
     title="Malformed file: its structure could not be verified",

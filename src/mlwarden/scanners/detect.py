@@ -193,14 +193,16 @@ def _text_format(data: memoryview, name: str) -> str | None:
         return None
     from mlwarden.scanners.config.sniffing import sniff_config_format
 
-    config = sniff_config_format(name, head)
+    source_named = base.endswith(_SOURCE_SUFFIXES)
+    # A .py file that embeds a manifest in a string is code, not a manifest.
+    config = sniff_config_format(name, head, by_content=not source_named)
     if config is not None:
         return config
     if json_named:
         return None  # JSON: model configs and other documents (the caller decides)
     if base.endswith(_DATA_SUFFIXES):
         return sniffers.data_format(data, name)
-    if base.endswith(_SOURCE_SUFFIXES):
+    if source_named:
         return "source"
     if sniffers.looks_like_jsonl(data, name):
         return "jsonl"

@@ -55,6 +55,10 @@ _EXTRA: dict[str, tuple[str, ...]] = {
     "json": (f"{_SECRETS}:SourceSecretsScanner",),
     **{fmt: (f"{_SECRETS}:SourceSecretsScanner", _PICKLE_PROBE) for fmt in CONFIG_FORMATS},
 }
+TEXT_FORMATS = frozenset(
+    {"csv", "tsv", "jsonl", "parquet", "text", "notebook", "source", *CONFIG_FORMATS}
+)
+"""Formats of data, code and configuration rather than models."""
 _LOADED: dict[str, Scanner] = {}
 
 

@@ -103,3 +103,10 @@ def test_list_kind_items_are_checked() -> None:
     )
     found = scan_config("list.yaml", text).of("MLW-CFG-050")
     assert len(found) == 1 and found[0].location.field == "Pod/p.spec.containers[0]"
+
+
+def test_local_tags_are_read_as_data_not_malformed() -> None:
+    text = "kind: Pod\nref: !Ref MyBucket\nitems: !include [a.yaml]\n---\n" + PRIVILEGED_POD
+    outcome = scan_config("cfn.yaml", text)
+    assert not outcome.of("MLW-GEN-003")
+    assert outcome.of("MLW-CFG-050")

@@ -188,8 +188,28 @@ def _client_secret_format(c: Candidate) -> Hit | None:
     return c.hit(R.CLIENT_SECRET, note="Entra ID application secret")
 
 
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_.-]*")
+_WORD_TOKENS = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+
+
+def code_like(value: bytes) -> bool:
+    """True for values that are names in code rather than secrets: dotted or snake/camel
+    identifiers made of words (``args.oauth2_client_secret``, ``oauth2ClientSecret``) and
+    expressions such as ``minimum_port=8080``."""
+    if b"=" in value.rstrip(b"="):
+        return True
+    if not _IDENTIFIER.fullmatch(value):
+        return False
+    tokens = _WORD_TOKENS.findall(value)
+    digits = [t for t in tokens if t.isdigit()]
+    words = [t for t in tokens if not t.isdigit()]
+    return bool(words) and all(len(w) >= 3 for w in words) and sum(map(len, digits)) <= 2
+
+
 def _client_secret_context(c: Candidate) -> Hit | None:
-    if is_placeholder_value(c.secret) or not judge(c.secret, password_key=False).random:
+    if is_placeholder_value(c.secret) or code_like(c.secret):
+        return None
+    if not judge(c.secret, password_key=False).random:
         return None
     return c.hit(R.CLIENT_SECRET, note="value of a client_secret name")
 

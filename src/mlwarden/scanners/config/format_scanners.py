@@ -16,6 +16,7 @@ from dataclasses import replace
 from mlwarden.findings import Finding, Location, Rule, Severity
 from mlwarden.scanners.base import (
     MALFORMED_RULE,
+    TEXT_MALFORMED_SEVERITY,
     Blob,
     LimitExceeded,
     MalformedInput,
@@ -69,7 +70,11 @@ class _TextConfigScanner:
             collector.limit(exc.what, f"{exc.what} exceeded (limit {exc.limit}); {exc.fix}")
         except MalformedInput as exc:
             collector.incomplete.append(f"malformed {self.format_name}")
-            collector.findings.append(MALFORMED_RULE.finding(base, f"{self.format_name}: {exc}"))
+            collector.findings.append(
+                MALFORMED_RULE.finding(
+                    base, f"{self.format_name}: {exc}", severity=TEXT_MALFORMED_SEVERITY
+                )
+            )
         ctx.incomplete.extend(f"{blob.location}: {what}" for what in collector.incomplete)
         return collector.findings
 
@@ -104,8 +109,14 @@ class ConfigYamlScanner(_TextConfigScanner):
                 collector.limit("YAML bounds", problem.message, line=problem.line)
             else:
                 collector.incomplete.append("malformed YAML")
+                # A python/ tag runs code under yaml.unsafe_load: keep the full severity.
+                python_tag = "python/" in problem.message
                 collector.findings.append(
-                    MALFORMED_RULE.finding(collector.at(problem.line), problem.message)
+                    MALFORMED_RULE.finding(
+                        collector.at(problem.line),
+                        problem.message,
+                        severity=None if python_tag else TEXT_MALFORMED_SEVERITY,
+                    )
                 )
 
     def check_embedded(self, embedded: EmbeddedFile, collector: FindingCollector) -> None:
@@ -122,7 +133,11 @@ class ConfigYamlScanner(_TextConfigScanner):
             inner.limit(exc.what, f"{exc.what} exceeded (limit {exc.limit}); {exc.fix}")
         except MalformedInput as exc:
             inner.incomplete.append(f"malformed {fmt}")
-            inner.findings.append(MALFORMED_RULE.finding(inner.base, f"{fmt}: {exc}"))
+            inner.findings.append(
+                MALFORMED_RULE.finding(
+                    inner.base, f"{fmt}: {exc}", severity=TEXT_MALFORMED_SEVERITY
+                )
+            )
         collector.incomplete.extend(f"{embedded.field}: {what}" for what in inner.incomplete)
         for finding in inner.findings:
             inside = finding.location

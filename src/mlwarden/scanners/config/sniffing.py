@@ -207,13 +207,16 @@ def looks_like_yaml_config(name: str, head: bytes) -> bool:
     return _looks_like(YAML, name, head)
 
 
-def sniff_config_format(name: str, head: bytes) -> str | None:
+def sniff_config_format(name: str, head: bytes, *, by_content: bool = True) -> str | None:
     """The configuration format of a file, or ``None`` when it is none of them: every
-    format's name test first, then every format's content test."""
+    format's name test first, then (unless ``by_content`` is off, for files whose name
+    already says they are program source) every format's content test."""
     base = _base(name)
     for fmt, (named, _content) in _TESTS.items():
         if named(base):
             return fmt
+    if not by_content:
+        return None
     text = _text(head)
     for fmt, (_named, content) in _TESTS.items():
         if content(base, text):

@@ -32,7 +32,24 @@ MAX_DOCUMENTS = 10_000
 
 PathKey = tuple[str | int, ...]
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """The safe loader, reading local tags (``!Ref``, ``!include``, ``!REF``) as the plain
+    data they tag: valid YAML that many tools use. ``!!python/...`` tags still fail to
+    construct and are reported: an unsafe loader would run them."""
+
+
+def _untagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_multi_constructor("!", _untagged)
 
 
 @dataclass(frozen=True)
