@@ -173,6 +173,51 @@ def probe(
     raise typer.Exit(probe_command(url, format, timeout))
 
 
+check_app = typer.Typer(help="Data and model integrity checks.", no_args_is_help=True)
+app.add_typer(check_app, name="check")
+
+
+@check_app.command("data")
+def check_data(
+    path: Annotated[str, typer.Argument(help="Training table: CSV, TSV, JSON lines or Parquet.")],
+    label: Annotated[str | None, typer.Option(help="Label column.")] = None,
+    features: Annotated[
+        list[str] | None, typer.Option("--feature", help="Feature column (repeatable).")
+    ] = None,
+    test: Annotated[
+        str | None, typer.Option(help="Test table: overlap, schema and class balance.")
+    ] = None,
+    id_column: Annotated[str | None, typer.Option(help="Row id column.")] = None,
+    max_error_rate: Annotated[
+        float, typer.Option(help="Fail when suspected label errors exceed this share.")
+    ] = 0.05,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    fail_on: Annotated[str, typer.Option(help="Exit 1 at or above this severity.")] = "high",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, json or sarif.")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file.")] = None,
+) -> None:
+    """Check training data: label errors, conflicting duplicates, target leakage and, with
+    --test, train/test overlap, schema and class-balance shift. Exit 1 when a check fails."""
+    from mlwarden.cli.check_cmd import check_data_command
+
+    raise typer.Exit(
+        check_data_command(
+            path,
+            label=label,
+            features=features,
+            test=test,
+            id_column=id_column,
+            max_error_rate=max_error_rate,
+            random_state=seed,
+            fail_on=fail_on,
+            format=format,
+            output=output,
+        )
+    )
+
+
 def _register_subcommands() -> None:
     from mlwarden.cli import vault_cmds
 

@@ -1,0 +1,132 @@
+"""The body of ``mlwarden check data``: read a table, run the data checks, render a report.
+
+Exit codes match ``mlwarden scan``: 0 every check passed and nothing is at or above
+``--fail-on``, 1 a check crossed its threshold or a finding is at or above ``--fail-on``,
+2 usage or input error.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlwarden.errors import UsageError
+
+if TYPE_CHECKING:
+    from mlwarden.findings import Report
+    from mlwarden.ml.base import Check, CheckResult, Dataset
+
+
+def data_checks(
+    data: Dataset, *, test: Dataset | None, max_error_rate: float, random_state: int
+) -> list[Check]:
+    """The checks that apply to ``data`` (label checks only when it has labels)."""
+    from mlwarden.ml.data_integrity import (
+        DuplicateConflictCheck,
+        TargetLeakageCheck,
+        TrainTestLeakageCheck,
+    )
+    from mlwarden.ml.data_schema import ClassBalanceCheck, SchemaCheck
+    from mlwarden.ml.label_errors import LabelErrorCheck
+
+    checks: list[Check] = []
+    if data.y is not None:
+        checks.append(LabelErrorCheck(max_error_rate=max_error_rate, random_state=random_state))
+        checks.append(DuplicateConflictCheck())
+        checks.append(TargetLeakageCheck(random_state=random_state))
+    if test is not None:
+        checks.append(TrainTestLeakageCheck(test=test))
+        checks.append(SchemaCheck(reference=data))
+        if data.y is not None and test.y is not None:
+            checks.append(ClassBalanceCheck(reference=data))
+    return checks
+
+
+def results_report(
+    path: str,
+    results: list[CheckResult],
+    *,
+    fail_on: str,
+    started: float,
+    started_at: str,
+) -> Report:
+    """The check results as a scan report, so every renderer (table, JSON, SARIF) works."""
+    from mlwarden import __version__
+    from mlwarden.findings import FileResult, Report, ScanStatus, Severity
+
+    findings = tuple(f for r in results for f in r.findings)
+    size = Path(path).stat().st_size if Path(path).is_file() else 0
+    file = FileResult(
+        path=path,
+        format="dataset",
+        status=ScanStatus.SCANNED,
+        size=size,
+        sha256=None,
+        findings=findings,
+        duration_s=time.monotonic() - started,
+    )
+    return Report(
+        files=(file,),
+        started_at=started_at,
+        duration_s=time.monotonic() - started,
+        tool_version=__version__,
+        fail_on=Severity.parse(fail_on),
+    )
+
+
+def check_data_command(
+    path: str,
+    *,
+    label: str | None,
+    features: list[str] | None = None,
+    test: str | None = None,
+    id_column: str | None = None,
+    max_error_rate: float = 0.05,
+    random_state: int = 0,
+    fail_on: str = "high",
+    format: str = "table",
+    output: Path | None = None,
+) -> int:
+    """Run the data checks on ``path``; print or write the report; return the exit code."""
+    from mlwarden.cli.scan_run import write_output
+    from mlwarden.formats import FORMATS, get_renderer
+    from mlwarden.ml.tables import read_table
+
+    started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        if format not in FORMATS:
+            raise UsageError("--format", f"unknown format {format!r}", f"use {', '.join(FORMATS)}")
+        data = read_table(path, label=label, features=features, id_column=id_column)
+        test_data = (
+            None
+            if test is None
+            else read_table(test, label=label, features=features, id_column=id_column)
+        )
+        checks = data_checks(
+            data, test=test_data, max_error_rate=max_error_rate, random_state=random_state
+        )
+        if not checks:
+            raise UsageError(
+                path, "no check applies", "pass --label COLUMN (and --test FILE for leakage)"
+            )
+        results = [check.run(data) for check in checks]
+        report = results_report(
+            path, results, fail_on=fail_on, started=started, started_at=started_at
+        )
+        write_output(get_renderer(format)(report), output)
+    except UsageError as exc:
+        print(f"mlwarden: error: {exc}", file=sys.stderr)
+        return 2
+    _summary(results)
+    failed = [r.check for r in results if not r.passed]
+    return 1 if failed or report.failed else 0
+
+
+def _summary(results: list[Any]) -> None:
+    for r in results:
+        verdict = "pass" if r.passed else "FAIL"
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
+        print(f"{verdict:<5} {r.check:<24} {metrics}", file=sys.stderr)

@@ -1,0 +1,46 @@
+"""`mlwarden check data` as a user runs it: planted label flips fail, clean data passes."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from test_scan_command import run
+
+
+def _table(path: Path, flips: int, seed: int = 0) -> Path:
+    data = load_breast_cancer()
+    rng = np.random.default_rng(seed)
+    y = data.target.copy()
+    flipped = rng.choice(len(y), flips, replace=False)
+    y[flipped] = 1 - y[flipped]
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*data.feature_names, "diagnosis"])
+        for row, label in zip(data.data, y, strict=True):
+            writer.writerow([*row, ("malignant", "benign")[label]])
+    return path
+
+
+def test_planted_label_flips_fail_the_check(tmp_path: Path) -> None:
+    table = _table(tmp_path / "train.csv", flips=60)
+    result = run("check", "data", str(table), "--label", "diagnosis", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["rule_id"] for f in findings] == ["MLW-LBL-001"]
+
+
+def test_clean_labels_pass(tmp_path: Path) -> None:
+    table = _table(tmp_path / "train.csv", flips=0)
+    result = run("check", "data", str(table), "--label", "diagnosis")
+    assert result.returncode == 0, result.stdout.decode() + result.stderr.decode()
+
+
+def test_unknown_column_is_a_usage_error(tmp_path: Path) -> None:
+    table = _table(tmp_path / "train.csv", flips=0)
+    result = run("check", "data", str(table), "--label", "nope")
+    assert result.returncode == 2
+    assert b"has no column 'nope'" in result.stderr

@@ -1,0 +1,147 @@
+"""Poisoning and backdoor checks: planted problems are found, clean data stays quiet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from mlwarden.errors import UsageError
+from mlwarden.ml.base import Dataset
+from mlwarden.ml.poisoning import (
+    BACKDOOR_CLUSTER,
+    LABEL_FLIP_CLUSTER,
+    BackdoorDataCheck,
+    LabelFlipCheck,
+    suspicious_by_class,
+)
+
+torch = pytest.importorskip("torch")
+
+TARGET = 0
+
+
+def poisoned_digits(rate: float, seed: int = 0) -> tuple[Any, Any, Any]:
+    """Digits with a 3x3 bright trigger in the bottom-right corner on ``rate`` of the samples,
+    taken from other classes and relabelled to TARGET."""
+    digits = load_digits()
+    images = digits.images.copy()
+    labels = digits.target.copy()
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(np.flatnonzero(labels != TARGET), round(rate * len(labels)), False)
+    images[idx, 5:8, 5:8] = 16.0
+    labels[idx] = TARGET
+    planted = np.zeros(len(labels), dtype=bool)
+    planted[idx] = True
+    return images.reshape(len(labels), -1) / 16.0, labels, planted
+
+
+def trained_mlp(X: Any, y: Any, seed: int = 0) -> Any:
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 32),
+        torch.nn.ReLU(),
+        torch.nn.Linear(32, 10),
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    xt = torch.tensor(X, dtype=torch.float32)
+    yt = torch.tensor(y)
+    for _ in range(300):  # full batch: deterministic and about a second on one core
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(xt), yt).backward()
+        opt.step()
+    return net
+
+
+def test_backdoor_at_5_percent_is_found_in_the_target_class() -> None:
+    X, y, planted = poisoned_digits(0.05)
+    net = trained_mlp(X, y)
+    result = BackdoorDataCheck().run(Dataset(X=X, y=y, source="digits.npz"), net)
+    flagged = np.asarray(result.scores.columns["flagged"], dtype=bool)
+    tp = int((flagged & planted).sum())
+    f1 = 2 * tp / (flagged.sum() + planted.sum())
+    assert not result.passed
+    assert f1 >= 0.85
+    assert [f.location.field for f in result.findings] == [str(TARGET)]
+    assert result.findings[0].rule_id == BACKDOOR_CLUSTER.id
+    assert list(suspicious_by_class(result, y)) == [TARGET]
+
+
+def test_clean_digits_pass_and_flag_at_most_2_percent() -> None:
+    X, y, _ = poisoned_digits(0.0)
+    net = trained_mlp(X, y)
+    result = BackdoorDataCheck().run(Dataset(X=X, y=y), net)
+    assert result.passed
+    assert result.metrics["flag_rate"] <= 0.02
+    assert all(f.rule_id != BACKDOOR_CLUSTER.id for f in result.findings)
+
+
+def test_precomputed_features_and_pipeline_give_the_same_answer() -> None:
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(3)
+    n_per, dim = 150, 12
+    X = np.concatenate([rng.normal(3 * c, 1.0, size=(n_per, dim)) for c in range(6)])
+    y = np.repeat(np.arange(6), n_per)
+    # 30 planted samples in class 2, shifted along one direction: a backdoor's signature.
+    poison = np.flatnonzero(y == 2)[:30]
+    X[poison, 0] += 8.0
+    pipe = make_pipeline(PCA(n_components=dim), LogisticRegression(max_iter=200)).fit(X, y)
+    by_model = BackdoorDataCheck().run(Dataset(X=X, y=y), pipe)
+    by_feats = BackdoorDataCheck(features=pipe[:-1].transform(X)).run(Dataset(X=X, y=y))
+    for result in (by_model, by_feats):
+        flagged = np.flatnonzero(np.asarray(result.scores.columns["flagged"], dtype=bool))
+        assert set(flagged) == set(poison)
+        assert not result.passed
+
+
+def test_backdoor_check_refuses_unusable_input() -> None:
+    X = np.zeros((50, 4))
+    with pytest.raises(UsageError, match="needs labels"):
+        BackdoorDataCheck(features=X).run(Dataset(X=X))
+    with pytest.raises(UsageError, match="needs a representation"):
+        BackdoorDataCheck().run(Dataset(X=X, y=np.zeros(50)))
+    with pytest.raises(UsageError, match="one row per sample"):
+        BackdoorDataCheck(features=np.zeros((49, 4))).run(Dataset(X=X, y=np.zeros(50)))
+    with pytest.raises(UsageError, match="neither a PyTorch"):
+        BackdoorDataCheck().run(Dataset(X=X, y=np.zeros(50)), object())
+
+
+def blobs(seed: int = 0) -> tuple[Any, Any]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, size=(5, 8))
+    X = np.concatenate([rng.normal(c, 1.0, size=(120, 8)) for c in centres])
+    return X, np.repeat(np.arange(5), 120)
+
+
+def test_label_flips_into_one_class_are_found() -> None:
+    X, y = blobs()
+    flipped = np.flatnonzero(y == 1)[:25]
+    y = y.copy()
+    y[flipped] = 4
+    result = LabelFlipCheck().run(Dataset(X=X, y=y, source="t.csv"))
+    flagged = np.flatnonzero(np.asarray(result.scores.columns["flagged"], dtype=bool))
+    # Flipped samples that sit among each other keep a few same-label neighbours, so not
+    # every one is caught; none of the correctly labelled samples may be.
+    assert set(flagged) <= set(flipped)
+    assert len(flagged) >= 0.8 * len(flipped)
+    assert [f.location.field for f in result.findings] == ["4"]
+    assert result.findings[0].rule_id == LABEL_FLIP_CLUSTER.id
+    assert not result.passed
+
+
+def test_clean_labels_and_scattered_noise_pass() -> None:
+    X, y = blobs(1)
+    assert LabelFlipCheck().run(Dataset(X=X, y=y)).passed
+    # One flip per class is noise, not an attack on one class.
+    y = y.copy()
+    for c in range(5):
+        y[np.flatnonzero(y == c)[0]] = (c + 1) % 5
+    assert LabelFlipCheck().run(Dataset(X=X, y=y)).passed
