@@ -57,6 +57,23 @@ class EntropyVerdict:
     charset: str
 
 
+_TOKENS = re.compile(rb"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+_VOWELS = frozenset(b"aeiouyAEIOUY")
+
+
+def worded(value: bytes) -> bool:
+    """True when ``value`` is made of words (``urn:ietf:params:oauth:grant-type:jwt-bearer``,
+    ``oauth2ClientSecret``): every letter run of 3+ letters holding a vowel, at most two
+    digits in all. Generated secrets have short runs, digits and consonant clusters."""
+    tokens = _TOKENS.findall(value)
+    letters = [t for t in tokens if not t.isdigit()]
+    digits = sum(len(t) for t in tokens if t.isdigit())
+    odd = [t for t in letters if len(t) < 3 or not any(c in _VOWELS for c in t)]
+    # A few short acronyms (jwt, id, s3) fit in words; generated strings are full of them.
+    acronyms_ok = all(len(t) <= 4 for t in odd) and len(odd) <= max(1, len(letters) // 4)
+    return len(letters) >= 2 and digits <= 2 and acronyms_ok
+
+
 def judge(value: bytes, *, password_key: bool) -> EntropyVerdict:
     """Decide whether ``value`` looks generated (or, under a password key, chosen).
 
@@ -77,6 +94,10 @@ def judge(value: bytes, *, password_key: bool) -> EntropyVerdict:
         return EntropyVerdict(ok, bits, kind)
     if n < 16 or _classes(value) < 2 or any(b in b" \t" for b in value):
         # Generated keys and tokens never contain spaces; prose and expressions do.
+        return EntropyVerdict(False, bits, kind)
+    plain_url = value.startswith((b"http://", b"https://")) and b"@" not in value
+    if worded(value) or plain_url or b"%s" in value or b"%(" in value:
+        # URNs, grant types and format templates mix classes but are built of words.
         return EntropyVerdict(False, bits, kind)
     if kind == "hex":
         threshold = min(3.0, ceiling - 1.2)
