@@ -170,6 +170,12 @@ _SOURCE_SUFFIXES = (
     ".pl",
     ".groovy",
     ".env",
+    # Markup and generated sources: secrets can hide there, personal data hardly.
+    ".svg",
+    ".css",
+    ".pyx",
+    ".pxd",
+    ".pxi",
 )
 _DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".jsonlines")
 _TEXT_SNIFF = 8192

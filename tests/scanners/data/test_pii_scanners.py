@@ -335,3 +335,11 @@ def test_cards_in_prose_are_still_found(text: str) -> None:
     from mlwarden.scanners.data.entities import detect_text
 
     assert [m.entity for m in detect_text(text)] == ["credit_card"]
+
+
+def test_dotted_runs_longer_than_an_address_are_not_ips() -> None:
+    from mlwarden.scanners.data.entities import detect_text
+
+    svg = '<path d="M10.33.5.2.1.4L12.7.3.9.8.1z c2.84-11.83,14.72-10.33.93.12"/> v1.2.3.4.5'
+    assert [m for m in detect_text(svg) if m.entity == "ip_address"] == []
+    assert [m.entity for m in detect_text("client 203.0.113.9 connected")] == ["ip_address"]

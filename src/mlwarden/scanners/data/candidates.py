@@ -204,6 +204,7 @@ def _byte_candidates(data: bytes) -> list[tuple[int, int, int]]:
 
 
 _BARE_NUMBER_KINDS = frozenset(KINDS.index(k) for k in ("digits", "card"))
+_IPV4 = KINDS.index("ipv4")
 _BASE64_GLUE = frozenset(b"+/=")
 
 
@@ -212,6 +213,15 @@ def _inside_encoded_run(data: bytes, item: tuple[int, int, int]) -> bool:
     keys, embedded images), where any long enough run of digits eventually passes Luhn;
     one glued to a decimal point is part of a number."""
     start, priority, end = item
+    if priority == _IPV4:
+        # Four numbers of a longer dotted run (SVG path data, version strings, OIDs).
+        dotted_before = (
+            start > 1 and data[start - 1] == 0x2E and data[start - 2 : start - 1].isdigit()
+        )
+        dotted_after = data[end : end + 1] == b"." and data[end + 1 : end + 2].isdigit()
+        # A minus sign glues it to a list of coordinates ("14.72-10.33.93.12").
+        signed = start > 0 and data[start - 1] == 0x2D
+        return dotted_before or dotted_after or signed
     if priority not in _BARE_NUMBER_KINDS:
         return False
     before = data[start - 1] if start > 0 else 0
