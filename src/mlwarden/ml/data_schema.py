@@ -263,7 +263,7 @@ class ClassBalanceCheck:
 
     def run(self, data: Dataset, model: Any | None = None) -> CheckResult:
         """Test whether ``data.y`` follows the reference proportions."""
-        from scipy.stats import chisquare  # type: ignore[import-untyped]
+        from scipy.stats import chisquare
 
         if data.y is None:
             raise UsageError(data.source, "the class-balance check needs labels", "pass y")

@@ -252,7 +252,7 @@ def _standardize(X: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 def _confident_learning(
     codes: npt.NDArray[np.intp], probs: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.bool_]:
-    from cleanlab.filter import find_label_issues  # type: ignore[import-untyped]
+    from cleanlab.filter import find_label_issues
 
     mask = find_label_issues(codes, probs, filter_by="prune_by_noise_rate", n_jobs=1)
     return np.asarray(mask, dtype=bool)
