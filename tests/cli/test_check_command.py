@@ -44,3 +44,46 @@ def test_unknown_column_is_a_usage_error(tmp_path: Path) -> None:
     result = run("check", "data", str(table), "--label", "nope")
     assert result.returncode == 2
     assert b"has no column 'nope'" in result.stderr
+
+
+def test_check_model_loads_safely_and_reports_robustness(tmp_path: Path) -> None:
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_breast_cancer()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    joblib.dump(model.fit(data.data, data.target), tmp_path / "clf.joblib")
+    table = tmp_path / "heldout.csv"
+    with table.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*data.feature_names, "target"])
+        writer.writerows(
+            [*row, int(label)] for row, label in zip(data.data, data.target, strict=True)
+        )
+    args = ["check", "model", str(tmp_path / "clf.joblib"), "--data", str(table)]
+    result = run(*args, "--label", "target", "--max-samples", "30", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["findings"] == []
+    strict = run(*args, "--label", "target", "--max-samples", "30", "--floor", "0.99")
+    assert strict.returncode == 1
+
+
+def test_check_model_refuses_a_malicious_pickle(tmp_path: Path) -> None:
+    import pickle
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            import os
+
+            return (os.system, (f"touch {tmp_path / 'PWNED'}",))
+
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(Payload()))
+    table = _table(tmp_path / "t.csv", flips=0)
+    result = run(
+        "check", "model", str(tmp_path / "model.pkl"), "--data", str(table), "--label", "diagnosis"
+    )
+    assert result.returncode == 2
+    assert b"refused to load" in result.stderr
+    assert not (tmp_path / "PWNED").exists()

@@ -218,6 +218,45 @@ def check_data(
     )
 
 
+@check_app.command("model")
+def check_model(
+    model: Annotated[str, typer.Argument(help="Model file (scanned, then safely loaded).")],
+    data: Annotated[str, typer.Option(help="Labelled held-out table.")],
+    label: Annotated[str, typer.Option(help="Label column.")],
+    features: Annotated[
+        list[str] | None, typer.Option("--feature", help="Feature column (repeatable).")
+    ] = None,
+    floor: Annotated[
+        float | None, typer.Option(help="Fail when robust accuracy falls below this.")
+    ] = None,
+    max_samples: Annotated[int, typer.Option(help="Samples attacked.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    fail_on: Annotated[str, typer.Option(help="Exit 1 at or above this severity.")] = "high",
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, json or sarif.")
+    ] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file.")] = None,
+) -> None:
+    """Check a model on labelled data: clean accuracy and robust accuracy under a black-box
+    decision attack (HopSkipJump). The model is scanned first and never unpickled unsafely."""
+    from mlwarden.cli.check_cmd import check_model_command
+
+    raise typer.Exit(
+        check_model_command(
+            model,
+            data=data,
+            label=label,
+            features=features,
+            floor=floor,
+            max_samples=max_samples,
+            random_state=seed,
+            fail_on=fail_on,
+            format=format,
+            output=output,
+        )
+    )
+
+
 def _register_subcommands() -> None:
     from mlwarden.cli import vault_cmds
 

@@ -130,3 +130,62 @@ def _summary(results: list[Any]) -> None:
         verdict = "pass" if r.passed else "FAIL"
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
         print(f"{verdict:<5} {r.check:<24} {metrics}", file=sys.stderr)
+
+
+def check_model_command(
+    model_path: str,
+    *,
+    data: str,
+    label: str,
+    features: list[str] | None = None,
+    floor: float | None = None,
+    max_samples: int = 200,
+    random_state: int = 0,
+    fail_on: str = "high",
+    format: str = "table",
+    output: Path | None = None,
+) -> int:
+    """Scan and safely load ``model_path``, then check it against labelled ``data``:
+    held-out accuracy, robustness to a black-box decision attack, and label errors in
+    ``data`` judged with the model's own pipeline. Returns the exit code."""
+    from mlwarden.cli.scan_run import write_output
+    from mlwarden.errors import UnsafeModelError
+    from mlwarden.formats import FORMATS, get_renderer
+    from mlwarden.loading import safe_load
+    from mlwarden.ml.robustness import RobustnessCheck
+    from mlwarden.ml.tables import read_table
+
+    started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        if format not in FORMATS:
+            raise UsageError("--format", f"unknown format {format!r}", f"use {', '.join(FORMATS)}")
+        try:
+            model = safe_load(model_path)
+        except UnsafeModelError as exc:
+            raise UsageError(
+                model_path, f"refused to load it: {exc}", "inspect it with `mlwarden scan`"
+            ) from None
+        if not callable(getattr(model, "predict", None)):
+            raise UsageError(
+                model_path,
+                f"loads as a {type(model).__name__}, not a model with predict()",
+                "pass a scikit-learn estimator or pipeline (PyTorch modules: Python API)",
+            )
+        dataset = read_table(data, label=label, features=features)
+        check = RobustnessCheck(
+            attacks=(),
+            black_box="hopskipjump",
+            floor=floor,
+            max_samples=max_samples,
+            random_state=random_state,
+        )
+        results = [check.run(dataset, model)]
+        report = results_report(
+            data, results, fail_on=fail_on, started=started, started_at=started_at
+        )
+        write_output(get_renderer(format)(report), output)
+    except UsageError as exc:
+        print(f"mlwarden: error: {exc}", file=sys.stderr)
+        return 2
+    _summary(results)
+    return 1 if any(not r.passed for r in results) or report.failed else 0
