@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bytecode demo test lint bench bench-models bench-vault bench-data clean
+.PHONY: setup bytecode demo test lint bench bench-models bench-vault bench-data bench-ml clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q -n 2
 
-bench: bench-models bench-vault bench-data
+bench: bench-models bench-vault bench-data bench-ml
 
 bench-models: $(STAMP) bytecode
 	bash benchmarks/anchors.sh
@@ -54,6 +54,13 @@ bench-data: $(STAMP)
 	   benchmarks/.venvs/detect-secrets/bin/pip install --quiet detect-secrets==1.5.0)
 	$(BIN)/python benchmarks/pii_bench.py
 	$(BIN)/python benchmarks/secrets_bench.py
+
+bench-ml: $(STAMP)
+	bash benchmarks/art_setup.sh
+	$(BIN)/python benchmarks/label_errors_bench.py
+	$(BIN)/python benchmarks/backdoor_data_bench.py
+	$(BIN)/python benchmarks/robustness_bench.py
+	$(BIN)/python benchmarks/model_backdoor_bench.py
 
 clean:
 	rm -rf $(VENV) demo-models .pytest_cache .mypy_cache .ruff_cache
