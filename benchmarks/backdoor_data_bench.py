@@ -79,7 +79,8 @@ def train(X: Any, y: Any, seed: int) -> Any:
     xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     for _ in range(300):
         opt.zero_grad()
-        torch.nn.functional.cross_entropy(net(xt), yt).backward()
+        loss: Any = torch.nn.functional.cross_entropy(net(xt), yt)
+        loss.backward()
         opt.step()
     return net
 

@@ -15,6 +15,7 @@ from mlwarden.ml.poisoning import (
     LABEL_FLIP_CLUSTER,
     BackdoorDataCheck,
     LabelFlipCheck,
+    exclusion_relabel_fraction,
     suspicious_by_class,
 )
 
@@ -38,6 +39,9 @@ def poisoned_digits(rate: float, seed: int = 0) -> tuple[Any, Any, Any]:
     return images.reshape(len(labels), -1) / 16.0, labels, planted
 
 
+_MODELS: dict[tuple[float, int], Any] = {}
+
+
 def trained_mlp(X: Any, y: Any, seed: int = 0) -> Any:
     torch.manual_seed(seed)
     torch.set_num_threads(1)
@@ -58,27 +62,47 @@ def trained_mlp(X: Any, y: Any, seed: int = 0) -> Any:
     return net
 
 
-def test_backdoor_at_5_percent_is_found_in_the_target_class() -> None:
-    X, y, planted = poisoned_digits(0.05)
-    net = trained_mlp(X, y)
-    result = BackdoorDataCheck().run(Dataset(X=X, y=y, source="digits.npz"), net)
+def digits_case(rate: float, seed: int) -> tuple[Any, Any, Any, Any]:
+    """Poisoned digits and the model trained on them, trained once per (rate, seed)."""
+    X, y, planted = poisoned_digits(rate, seed)
+    if (rate, seed) not in _MODELS:
+        _MODELS[(rate, seed)] = trained_mlp(X, y, seed)
+    return X, y, planted, _MODELS[(rate, seed)]
+
+
+# Only the cases the check gets right today are asserted. Choosing the poisoned class is
+# unreliable (clean sub-groups rival a small or a large poison): 1% and 10% poison and
+# seed 1 are missed, as benchmarks/README.md reports. Add cases here as the check improves.
+@pytest.mark.parametrize(("rate", "seed", "min_f1"), [(0.05, 0, 0.85)])
+def test_backdoor_is_found_in_the_target_class(rate: float, seed: int, min_f1: float) -> None:
+    X, y, planted, net = digits_case(rate, seed)
+    result = BackdoorDataCheck(random_state=seed).run(Dataset(X=X, y=y, source="d.npz"), net)
     flagged = np.asarray(result.scores.columns["flagged"], dtype=bool)
     tp = int((flagged & planted).sum())
     f1 = 2 * tp / (flagged.sum() + planted.sum())
     assert not result.passed
-    assert f1 >= 0.85
+    assert f1 >= min_f1
     assert [f.location.field for f in result.findings] == [str(TARGET)]
     assert result.findings[0].rule_id == BACKDOOR_CLUSTER.id
     assert list(suspicious_by_class(result, y)) == [TARGET]
 
 
-def test_clean_digits_pass_and_flag_at_most_2_percent() -> None:
-    X, y, _ = poisoned_digits(0.0)
-    net = trained_mlp(X, y)
-    result = BackdoorDataCheck().run(Dataset(X=X, y=y), net)
+@pytest.mark.parametrize("seed", [0])
+def test_clean_digits_pass_and_flag_at_most_2_percent(seed: int) -> None:
+    X, y, _, net = digits_case(0.0, seed)
+    result = BackdoorDataCheck(random_state=seed).run(Dataset(X=X, y=y), net)
     assert result.passed
     assert result.metrics["flag_rate"] <= 0.02
     assert all(f.rule_id != BACKDOOR_CLUSTER.id for f in result.findings)
+
+
+def test_triggered_group_is_relabelled_and_a_clean_group_is_not() -> None:
+    X, y, planted = poisoned_digits(0.05, 0)
+    poison = np.flatnonzero(planted)
+    assert exclusion_relabel_fraction(X, y, poison) > 0.5
+    # Clean zeros, held out, are still zeros to a model trained on the rest.
+    zeros = np.flatnonzero((y == TARGET) & ~planted)[:40]
+    assert exclusion_relabel_fraction(X, y, zeros) < 0.2
 
 
 def test_precomputed_features_and_pipeline_give_the_same_answer() -> None:
