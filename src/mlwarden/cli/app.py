@@ -257,6 +257,49 @@ def check_model(
     )
 
 
+@app.command()
+def monitor(
+    reference: Annotated[
+        str, typer.Argument(help="Reference data (CSV/Parquet) or a saved profile (.json).")
+    ],
+    current: Annotated[str, typer.Argument(help="Live or recent data (CSV/Parquet).")],
+    label: Annotated[str | None, typer.Option(help="Label column to leave out.")] = None,
+    window: Annotated[int, typer.Option(help="Rows per window.")] = 500,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option(help="Alert sink: log, webhook:URL, slack:URL, smtp://host:port?from=&to="),
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="False-alarm rate per window.")] = 0.05,
+    correction: Annotated[str, typer.Option(help="holm, bonferroni or bh.")] = "holm",
+    plot: Annotated[str | None, typer.Option(help="Write an HTML page of drift charts.")] = None,
+    save_profile: Annotated[
+        str | None, typer.Option(help="Save the reference profile (JSON) for later runs.")
+    ] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, json or sarif.")
+    ] = "table",
+) -> None:
+    """Compare recent data with a reference, window by window: per-feature drift (KS,
+    chi-squared, PSI), multivariate drift (MMD, classifier test), with a calibrated
+    false-alarm rate; alerts to log, webhook, Slack or SMTP. Exit 1 on drift."""
+    from mlwarden.cli.monitor_cmd import monitor_command
+
+    raise typer.Exit(
+        monitor_command(
+            reference,
+            current,
+            label=label,
+            format=format,
+            window=window,
+            sinks=sink,
+            alpha=alpha,
+            correction=correction,
+            plot=plot,
+            save_profile=save_profile,
+        )
+    )
+
+
 def _register_subcommands() -> None:
     from mlwarden.cli import vault_cmds
 
