@@ -61,6 +61,8 @@ bench-ml: $(STAMP)
 	$(BIN)/python benchmarks/backdoor_data_bench.py
 	$(BIN)/python benchmarks/robustness_bench.py
 	$(BIN)/python benchmarks/model_backdoor_bench.py
+	bash benchmarks/drift_anchors_setup.sh
+	$(BIN)/python benchmarks/drift_bench.py --windows 200 --slow-windows 15
 
 clean:
 	rm -rf $(VENV) demo-models .pytest_cache .mypy_cache .ruff_cache
