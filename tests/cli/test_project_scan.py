@@ -52,3 +52,16 @@ def test_secret_baseline_accepts_known_findings_only(tmp_path: Path) -> None:
     (project / "train.py").write_text(f'TOKEN = "{_hf_token(2)}"\n')  # a new secret
     again = run("scan", str(project / "train.py"), "--baseline", str(baseline))
     assert again.returncode == 1
+
+
+def test_tables_inside_archives_are_searched(tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("data/customers.csv", "name,card\nAnn,4111 1111 1111 1111\n")
+        zf.writestr("version", "3\n")  # an extensionless record is not a document
+    result = run("scan", str(archive), "--format", "json", "--no-progress")
+    cards = [f for f in _findings(result) if f["rule_id"] == "MLW-PII-001"]
+    assert [f["location"]["member"] for f in cards] == ["data/customers.csv"]
+    assert result.returncode == 1

@@ -119,7 +119,7 @@ def detect(blob: Blob) -> str:
         return "unknown"
     if name.endswith(PICKLE_SUFFIXES) and head[:1] and head[0] in VALID_OPCODES:
         return "pickle"
-    text_format = _text_format(data, name)
+    text_format = _text_format(data, name, blob.depth)
     if text_format is not None:
         return text_format
     if name.endswith((".json", ".keras")) or head.lstrip().startswith(_JSON_STARTS):
@@ -181,13 +181,35 @@ _DATA_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".jsonlines")
 _TEXT_SNIFF = 8192
 
 
-def _text_format(data: memoryview, name: str) -> str | None:
+_MEMBER_TEXT_SUFFIXES = (
+    *_SOURCE_SUFFIXES,
+    *_DATA_SUFFIXES,
+    ".txt",
+    ".md",
+    ".rst",
+    ".log",
+    ".ipynb",
+    ".yaml",
+    ".yml",
+    ".ini",
+    ".properties",
+    ".json",
+)
+
+
+def _text_format(data: memoryview, name: str, depth: int = 0) -> str | None:
     """The format of a text file: notebook, an ML-infrastructure config, a data table,
     JSON (left to the caller), program source, or plain text. None for binary data."""
+    base = name.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    if depth > 0 and not (
+        base.endswith(_MEMBER_TEXT_SUFFIXES) or base.startswith(("Dockerfile", ".env"))
+    ):
+        # Inside archives only members named as text are read as text: a checkpoint's
+        # `version` and `byteorder` records are not documents (and stay cheap to scan).
+        return None
     from mlwarden.scanners.code.text_sniff import looks_like_notebook, looks_like_source
 
     head = bytes(data[:_TEXT_SNIFF])
-    base = name.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
     json_named = base.endswith((".json", ".keras"))
     maybe_notebook = base.endswith(".ipynb") or (head.lstrip()[:1] == b"{" and not json_named)
     if maybe_notebook and looks_like_notebook(name, head):
