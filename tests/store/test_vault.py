@@ -64,6 +64,7 @@ def test_round_trip_at_chunk_boundaries(local_vault: Vault, tmp_path: Path, size
     out = tmp_path / "out.bin"
     local_vault.get("data/sample", out)
     assert out.read_bytes() == data
+    assert out.stat().st_mode & 0o077 == 0  # decrypted data is private to its owner
 
 
 def test_round_trip_on_every_database(vault: Vault, tmp_path: Path) -> None:

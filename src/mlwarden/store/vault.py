@@ -22,7 +22,6 @@ import getpass
 import hashlib
 import os
 import secrets
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ from typing import IO, Any, BinaryIO
 
 from sqlalchemy import Engine
 
-from mlwarden.errors import MlwardenError, UsageError
+from mlwarden.errors import UsageError
 from mlwarden.ledger.checkpoint import Checkpoint, LedgerSigner, LedgerVerifier
 from mlwarden.ledger.entry import LedgerEntry
 from mlwarden.ledger.log import Ledger
@@ -397,7 +396,8 @@ class Vault:
         """Decrypt ``reference`` to ``output`` (a file, or a new folder for folder artifacts).
 
         ``output`` appears only when the whole artifact was decrypted and verified; a
-        tampered blob raises :class:`IntegrityError` and leaves nothing behind. With
+        tampered blob raises :class:`IntegrityError` and leaves nothing behind. Decrypted
+        files are created readable by their owner only (0600). With
         ``require_signature`` (default: the vault's policy) an unsigned artifact or one
         whose signature fails is refused, and the refusal is audited.
         """
@@ -433,7 +433,6 @@ class Vault:
                     unpack_folder(fh, output)
                 tmp.unlink()
             else:
-                os.chmod(tmp, 0o644 & ~_umask())
                 os.replace(tmp, output)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -684,19 +683,11 @@ def _ref(record: ArtifactRecord) -> str:
     return f"{record.ref} {record.reference}"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 __all__ = [
     "FOLDER_KIND",
     "IntegrityError",
-    "MlwardenError",
     "RewrapOutcome",
     "Vault",
     "VerifyOutcome",
     "default_actor",
-    "shutil",
 ]
