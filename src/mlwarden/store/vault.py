@@ -18,6 +18,7 @@ access cannot confirm a guess of the content by hashing it.
 
 from __future__ import annotations
 
+import copy
 import getpass
 import hashlib
 import os
@@ -168,6 +169,13 @@ class Vault:
         self.model_public_key = model_public_key
         self.require_signatures = require_signatures
         """Policy: refuse to hand out an artifact whose signature does not verify."""
+
+    def acting_as(self, actor: str) -> Vault:
+        """The same vault, recording ``actor`` as the one making changes (a server acts for
+        many principals over one set of connections)."""
+        twin = copy.copy(self)
+        twin.actor = actor
+        return twin
 
     def close(self) -> None:
         """Release database connections."""

@@ -221,3 +221,8 @@ class RewrapJobRow(Base):
     done: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
     """Blobs that needed rewrapping when the job started."""
+
+
+# Tables of later layers share this metadata, so migrations and their check see every table.
+from mlwarden.identity import tables as _identity_tables  # noqa: E402,F401
+from mlwarden.registry import tables as _registry_tables  # noqa: E402,F401

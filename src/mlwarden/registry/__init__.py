@@ -1,0 +1,1 @@
+"""The model registry: scan verdicts and quarantine, stages, promotions with approvals."""
