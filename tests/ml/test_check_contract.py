@@ -36,6 +36,24 @@ def _probabilities(data: Dataset) -> Dataset:
     return Dataset(X=probs, sample_ids=principals)
 
 
+def _policy() -> Any:
+    from mlwarden.ml.approved_sources import SourcePolicy
+
+    return SourcePolicy.of(["s3://corp-data/"])
+
+
+def _manifest() -> Dataset:
+    from mlwarden.ml.provenance import DatasetFile, manifest
+
+    return manifest(
+        [
+            DatasetFile("approved.csv", "0" * 64, "s3://corp-data/approved.csv"),
+            DatasetFile("elsewhere.csv", "1" * 64, "https://elsewhere.example/x.csv"),
+            DatasetFile("unclaimed.csv", "2" * 64),
+        ]
+    )
+
+
 def _cases() -> dict[str, Callable[[Dataset], tuple[Check, Dataset, Any]]]:
     from mlwarden.ml.data_integrity import (
         DuplicateConflictCheck,
@@ -45,7 +63,9 @@ def _cases() -> dict[str, Callable[[Dataset], tuple[Check, Dataset, Any]]]:
     from mlwarden.ml.data_schema import ClassBalanceCheck, SchemaCheck
     from mlwarden.ml.label_errors import LabelErrorCheck
     from mlwarden.ml.poisoning import BackdoorDataCheck, LabelFlipCheck
+    from mlwarden.ml.provenance import ProvenanceCheck
     from mlwarden.ml.robustness import RobustnessCheck
+    from mlwarden.ml.validation_gate import ValidationGateCheck
     from mlwarden.monitor.drift_check import DriftCheck
     from mlwarden.monitor.extraction_check import ExtractionCheck
     from mlwarden.monitor.ood_check import OutOfDistributionCheck
@@ -75,6 +95,12 @@ def _cases() -> dict[str, Callable[[Dataset], tuple[Check, Dataset, Any]]]:
                 black_box_queries=200,
                 random_state=0,
             ),
+            d,
+            _model(d),
+        ),
+        "provenance": lambda d: (ProvenanceCheck(policy=_policy()), _manifest(), None),
+        "validation-gate": lambda d: (
+            ValidationGateCheck(baseline_model=_model(d), min_accuracy=0.9, max_ece=0.2),
             d,
             _model(d),
         ),

@@ -99,6 +99,7 @@ def check_data_command(
     try:
         if format not in FORMATS:
             raise UsageError("--format", f"unknown format {format!r}", f"use {', '.join(FORMATS)}")
+        check_severity(fail_on)
         data = read_table(path, label=label, features=features, id_column=id_column)
         test_data = (
             None
@@ -120,16 +121,48 @@ def check_data_command(
     except UsageError as exc:
         print(f"mlwarden: error: {exc}", file=sys.stderr)
         return 2
-    _summary(results)
+    print_summary(results)
     failed = [r.check for r in results if not r.passed]
     return 1 if failed or report.failed else 0
 
 
-def _summary(results: list[Any]) -> None:
+def check_severity(fail_on: str) -> None:
+    """Refuse an unknown ``--fail-on`` value before any work is done."""
+    from mlwarden.findings import Severity
+
+    try:
+        Severity.parse(fail_on)
+    except ValueError as exc:
+        raise UsageError("--fail-on", str(exc), "e.g. --fail-on high") from None
+
+
+def print_summary(results: list[Any]) -> None:
+    """One line per check on standard error: verdict, name, its first metrics."""
     for r in results:
         verdict = "pass" if r.passed else "FAIL"
         metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(r.metrics.items())[:4])
         print(f"{verdict:<5} {r.check:<24} {metrics}", file=sys.stderr)
+
+
+def load_model_safely(model_path: str) -> Any:
+    """Scan ``model_path`` and load it with ``safe_load``; a UsageError when the scan blocks
+    it or it is not a model with ``predict()``."""
+    from mlwarden.errors import UnsafeModelError
+    from mlwarden.loading import safe_load
+
+    try:
+        model = safe_load(model_path)
+    except UnsafeModelError as exc:
+        raise UsageError(
+            model_path, f"refused to load it: {exc}", "inspect it with `mlwarden scan`"
+        ) from None
+    if not callable(getattr(model, "predict", None)):
+        raise UsageError(
+            model_path,
+            f"loads as a {type(model).__name__}, not a model with predict()",
+            "pass a scikit-learn estimator or pipeline (PyTorch modules: Python API)",
+        )
+    return model
 
 
 def check_model_command(
@@ -149,9 +182,7 @@ def check_model_command(
     held-out accuracy, robustness to a black-box decision attack, and label errors in
     ``data`` judged with the model's own pipeline. Returns the exit code."""
     from mlwarden.cli.scan_run import write_output
-    from mlwarden.errors import UnsafeModelError
     from mlwarden.formats import FORMATS, get_renderer
-    from mlwarden.loading import safe_load
     from mlwarden.ml.robustness import RobustnessCheck
     from mlwarden.ml.tables import read_table
 
@@ -159,18 +190,8 @@ def check_model_command(
     try:
         if format not in FORMATS:
             raise UsageError("--format", f"unknown format {format!r}", f"use {', '.join(FORMATS)}")
-        try:
-            model = safe_load(model_path)
-        except UnsafeModelError as exc:
-            raise UsageError(
-                model_path, f"refused to load it: {exc}", "inspect it with `mlwarden scan`"
-            ) from None
-        if not callable(getattr(model, "predict", None)):
-            raise UsageError(
-                model_path,
-                f"loads as a {type(model).__name__}, not a model with predict()",
-                "pass a scikit-learn estimator or pipeline (PyTorch modules: Python API)",
-            )
+        check_severity(fail_on)
+        model = load_model_safely(model_path)
         dataset = read_table(data, label=label, features=features)
         check = RobustnessCheck(
             attacks=(),
@@ -187,5 +208,5 @@ def check_model_command(
     except UsageError as exc:
         print(f"mlwarden: error: {exc}", file=sys.stderr)
         return 2
-    _summary(results)
+    print_summary(results)
     return 1 if any(not r.passed for r in results) or report.failed else 0
