@@ -70,10 +70,12 @@ def digits_case(rate: float, seed: int) -> tuple[Any, Any, Any, Any]:
     return X, y, planted, _MODELS[(rate, seed)]
 
 
-# Only the cases the check gets right today are asserted. Choosing the poisoned class is
-# unreliable (clean sub-groups rival a small or a large poison): 1% and 10% poison and
-# seed 1 are missed, as benchmarks/README.md reports. Add cases here as the check improves.
-@pytest.mark.parametrize(("rate", "seed", "min_f1"), [(0.05, 0, 0.85)])
+# Only the cases the check gets right today are asserted: 1% poison is missed, and at 10%
+# seed 1 flags only part of the poison (F1 0.6), as benchmarks/README.md reports.
+@pytest.mark.parametrize(
+    ("rate", "seed", "min_f1"),
+    [(0.05, 0, 0.9), (0.05, 1, 0.9), (0.05, 2, 0.9), (0.10, 0, 0.9), (0.10, 2, 0.9)],
+)
 def test_backdoor_is_found_in_the_target_class(rate: float, seed: int, min_f1: float) -> None:
     X, y, planted, net = digits_case(rate, seed)
     result = BackdoorDataCheck(random_state=seed).run(Dataset(X=X, y=y, source="d.npz"), net)
@@ -87,13 +89,33 @@ def test_backdoor_is_found_in_the_target_class(rate: float, seed: int, min_f1: f
     assert list(suspicious_by_class(result, y)) == [TARGET]
 
 
-@pytest.mark.parametrize("seed", [0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_clean_digits_pass_and_flag_at_most_2_percent(seed: int) -> None:
     X, y, _, net = digits_case(0.0, seed)
     result = BackdoorDataCheck(random_state=seed).run(Dataset(X=X, y=y), net)
     assert result.passed
     assert result.metrics["flag_rate"] <= 0.02
     assert all(f.rule_id != BACKDOOR_CLUSTER.id for f in result.findings)
+
+
+def test_finding_names_the_trigger_features() -> None:
+    X, y, _, net = digits_case(0.05, 0)
+    result = BackdoorDataCheck(random_state=0).run(Dataset(X=X, y=y), net)
+    # The trigger covers rows 5-7, columns 5-7 of the 8x8 image: flattened 45-47, 53-55, 61-63.
+    trigger = {8 * r + c for r in range(5, 8) for c in range(5, 8)}
+    evidence = result.findings[0].evidence
+    named = evidence.split("input features ")[1].split(",")[:3]
+    assert {int(n.strip().lstrip("#")) for n in named} <= trigger
+
+
+def test_shift_shared_by_a_whole_class_is_no_trigger() -> None:
+    # Class 0 lies to one side of every other class: all its samples differ from their
+    # nearest other-class neighbours alike. That is the class, not a stamped pattern.
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(4 * c, 1.0, size=(150, 6)) for c in range(5)])
+    y = np.repeat(np.arange(5), 150)
+    result = BackdoorDataCheck(features=X, random_state=0).run(Dataset(X=X, y=y))
+    assert result.passed
 
 
 def test_triggered_group_is_relabelled_and_a_clean_group_is_not() -> None:

@@ -8,9 +8,14 @@ Two checks share the :mod:`mlwarden.ml.base` call shape:
   a separate direction. Each class is robustly whitened (minimum covariance determinant on a
   PCA of the class, so a poisoned minority does not shape the estimate), then scored three
   ways: a QUE score (SPECTRE), a spectral signature on the top whitened direction, and a
-  2-means activation clustering. A class is reported when the strength of its top whitened
-  direction is an outlier among all classes; its flagged samples are the high-score mode
-  found by a two-group split of the scores.
+  2-means activation clustering. Each class's candidate poison is the high-score mode found
+  by a two-group split of the scores. A class is reported when, in the *input*, its
+  candidate group differs from its nearest other-class neighbours by one shared, fixed shift
+  (a stamped trigger; :mod:`mlwarden.ml.trigger_pattern`) far stronger than the median class
+  group shows. Inputs that cannot be searched (non-numeric, wider than 4096 values) fall back
+  to the representation alone: the strength of the top whitened direction as an outlier
+  among all classes. The input test covers patch and feature-pattern triggers; blended or
+  sample-specific triggers are not what it measures.
 - :class:`LabelFlipCheck` needs no model: samples whose nearest neighbours mostly carry one
   other label, counted per label they were given, so flips into one target class stand out.
 
@@ -31,6 +36,13 @@ from mlwarden.errors import UsageError
 from mlwarden.findings import Finding, Location, Rule, Severity
 from mlwarden.ml.base import CheckResult, Dataset, ScoreTable
 from mlwarden.ml.representations import penultimate_features
+from mlwarden.ml.trigger_pattern import (
+    ShiftEvidence,
+    class_residuals,
+    feature_scale,
+    pattern_space,
+    shift_strength,
+)
 from mlwarden.taxonomy import ATLAS_POISON_MODEL, OWASP_ML10_MODEL_POISONING
 
 ATLAS_POISON_TRAINING_DATA = "AML.T0020"  # MITRE ATLAS: Poison Training Data
@@ -112,7 +124,13 @@ class BackdoorDataCheck:
     class_z_threshold: float = 3.5
     """Robust z-score (across classes) of a class's signal strength above which it is reported."""
     min_signal: float = 8.0
-    """Smallest top whitened eigenvalue reported at all (clean classes sit near 1 to 10)."""
+    """Smallest top whitened eigenvalue reported at all (clean classes sit near 1 to 10).
+    ``class_z_threshold`` and ``min_signal`` decide only when the input cannot be searched
+    for a trigger pattern (see ``pattern_threshold``)."""
+    pattern_threshold: float = 2.5
+    """A class is reported when its candidate sub-population shifts one input feature
+    consistently away from its nearest other-class neighbours, this many times more strongly
+    than the median class group does (clean digits reach 1.4, a clean synthetic table 2.3)."""
 
     @property
     def name(self) -> str:
@@ -155,20 +173,20 @@ class BackdoorDataCheck:
         strengths = np.array([s.strength for s in stats.values()])
         med = float(np.median(strengths))
         mad = float(np.median(np.abs(strengths - med))) * 1.4826 + 1e-9
+        groups = {cls: self._candidates(labels, cls, st, n) for cls, st in stats.items()}
+        patterns = self._pattern_ratios(data, labels, groups)
         flagged = np.zeros(n, dtype=bool)
         findings: list[Finding] = []
         suspicious: dict[Any, npt.NDArray[np.intp]] = {}
         for cls, st in stats.items():
             z = (st.strength - med) / mad
-            if z < self.class_z_threshold or st.strength < self.min_signal:
+            picked = groups[cls]
+            if patterns is not None:
+                # The input shows a trigger-like shared shift far beyond the other classes.
+                if patterns[cls][0] < self.pattern_threshold:
+                    continue
+            elif z < self.class_z_threshold or st.strength < self.min_signal:
                 continue
-            rows = np.flatnonzero(labels == cls)
-            # Ranks have no gap to split at; the split uses the raw score of the method
-            # (QUE for auto), on a log scale because its values spread over decades.
-            raw = st.cluster if self.method == "clustering" else st.que
-            if self.method == "spectral":
-                raw = st.spectral
-            picked = rows[_high_mode(np.log1p(raw), self._cap(n, rows.size))]
             if picked.size == 0:
                 continue
             flagged[picked] = True
@@ -176,7 +194,10 @@ class BackdoorDataCheck:
             relabelled = exclusion_relabel_fraction(
                 _reclassification_space(data, feats), labels, picked
             )
-            findings.append(self._class_finding(data, cls, picked, score, st, z, relabelled))
+            pattern = None if patterns is None else patterns[cls]
+            findings.append(
+                self._class_finding(data, cls, picked, score, st, z, relabelled, pattern)
+            )
 
         if not suspicious:
             findings.extend(self._outliers(data, score, flagged))
@@ -187,6 +208,8 @@ class BackdoorDataCheck:
             "suspicious_classes": float(len(suspicious)),
             "classes_analysed": float(len(stats)),
         }
+        if patterns is not None:
+            metrics["max_pattern_ratio"] = max(r for r, _ in patterns.values())
         table = ScoreTable(
             keys=ids,
             columns={
@@ -206,6 +229,50 @@ class BackdoorDataCheck:
         )
 
     # -- internals -------------------------------------------------------------------------
+
+    def _candidates(
+        self, labels: npt.NDArray[Any], cls: Any, st: _ClassStats, n_total: int
+    ) -> npt.NDArray[np.intp]:
+        """The high-score mode of a class: the rows flagged if the class is reported."""
+        rows = np.flatnonzero(labels == cls)
+        # Ranks have no gap to split at; the split uses the raw score of the method
+        # (QUE for auto), on a log scale because its values spread over decades.
+        raw = st.cluster if self.method == "clustering" else st.que
+        if self.method == "spectral":
+            raw = st.spectral
+        return np.asarray(rows[_high_mode(np.log1p(raw), self._cap(n_total, rows.size))])
+
+    def _pattern_ratios(
+        self,
+        data: Dataset,
+        labels: npt.NDArray[Any],
+        groups: dict[Any, npt.NDArray[np.intp]],
+    ) -> dict[Any, tuple[float, ShiftEvidence]] | None:
+        """Per class: the shared-shift strength of its candidate group over the median of
+        every class's candidate and remaining groups (the null: what clean groups show on
+        this data), with the group's evidence. ``None`` when the input cannot be searched."""
+        X = pattern_space(data.flat())
+        if X is None or len(groups) < 2:
+            return None
+        scale = feature_scale(X)
+        rng = np.random.default_rng(self.random_state)
+        evidence: dict[Any, ShiftEvidence] = {}
+        pooled: list[float] = []
+        for cls, picked in groups.items():
+            rows = np.flatnonzero(labels == cls)
+            residuals = class_residuals(X, labels, rows, rng)
+            inside = np.isin(rows, picked)
+            if inside.all() or not inside.any():
+                evidence[cls] = ShiftEvidence(0.0, ())
+                continue
+            group, rest = residuals[inside], residuals[~inside]
+            evidence[cls] = shift_strength(group, rest.mean(axis=0), scale, rng)
+            pooled += [
+                evidence[cls].strength,
+                shift_strength(rest, group.mean(axis=0), scale, rng).strength,
+            ]
+        null = max(float(np.median(pooled)) if pooled else 0.0, 1e-9)
+        return {cls: (ev.strength / null, ev) for cls, ev in evidence.items()}
 
     def _validate(self, data: Dataset) -> None:
         if data.y is None:
@@ -228,6 +295,8 @@ class BackdoorDataCheck:
             raise UsageError("expected_poison_rate", "must be between 0 and 1", "give a fraction")
         if not 0 <= self.max_flag_rate < 1:
             raise UsageError("max_flag_rate", "must be in [0, 1)", "give a fraction")
+        if not self.pattern_threshold > 1:
+            raise UsageError("pattern_threshold", "must be above 1", "use about 2.5")
         if not 2 <= self.n_components <= 64:
             raise UsageError("n_components", "must be between 2 and 64", "use about 10")
 
@@ -288,6 +357,7 @@ class BackdoorDataCheck:
         st: _ClassStats,
         z: float,
         relabelled: float,
+        pattern: tuple[float, ShiftEvidence] | None,
     ) -> Finding:
         order = picked[np.argsort(-score[picked], kind="stable")]
         shown = ", ".join(str(_plain(data.ids[i])) for i in order[:20])
@@ -296,7 +366,8 @@ class BackdoorDataCheck:
             f"class {cls!s}: {order.size} of {st.size} samples form a separate sub-population "
             f"(signal strength {st.strength:.1f}, robust z {z:.1f} across classes, "
             f"2-means silhouette {st.silhouette:.2f}; a classifier trained without them "
-            f"assigns {relabelled:.0%} to other classes); samples: {shown}{more}"
+            f"assigns {relabelled:.0%} to other classes{_pattern_text(data, pattern)}); "
+            f"samples: {shown}{more}"
         )
         return BACKDOOR_CLUSTER.finding(Location(path=data.source, field=str(cls)), evidence)
 
@@ -553,6 +624,19 @@ def _high_mode(values: npt.NDArray[np.float64], cap: int) -> npt.NDArray[np.intp
         if between > best:
             best, cut = between, i
     return np.asarray(order[cut:], dtype=np.intp)
+
+
+def _pattern_text(data: Dataset, pattern: tuple[float, ShiftEvidence] | None) -> str:
+    if pattern is None:
+        return ""
+    ratio, ev = pattern
+    # Named columns (tables) are shown by name; image pixels by flattened index.
+    names = data.feature_names
+    feats = ", ".join(names[j] if names else f"#{j}" for j in ev.features[:3])
+    return (
+        f"; unlike their nearest other-class neighbours they share a fixed shift on input "
+        f"features {feats}, {ratio:.1f} times the median class"
+    )
 
 
 def _rank01(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
