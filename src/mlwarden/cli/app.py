@@ -257,6 +257,17 @@ def check_model(
     )
 
 
+def _register_checks() -> None:
+    # Provenance and the validation gate keep their typer signatures next to their bodies.
+    from mlwarden.cli import gate_cmd, provenance_cmd
+
+    check_app.command("provenance")(provenance_cmd.provenance)
+    check_app.command("gate")(gate_cmd.gate)
+
+
+_register_checks()
+
+
 @app.command()
 def monitor(
     reference: Annotated[
@@ -301,9 +312,10 @@ def monitor(
 
 
 def _register_subcommands() -> None:
-    from mlwarden.cli import vault_cmds
+    from mlwarden.cli import users_cmd, vault_cmds
 
     vault_cmds.register(app)
+    users_cmd.register(app)
 
 
 _register_subcommands()

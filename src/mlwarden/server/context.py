@@ -1,0 +1,153 @@
+"""Everything one server process holds: the vault, identity, policy, limits, registry.
+
+Built once at start-up by :func:`open_context` from a workspace; routes reach it through
+``request.app.state.ctx``. Several processes may open the same workspace: the database
+(and Redis, when configured) is their shared state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mlwarden.gateway.rate_limit import RateLimiter, limiter_from_url
+from mlwarden.gateway.shedding import LoadShedder
+from mlwarden.identity.authenticate import Authenticator
+from mlwarden.identity.oidc import OidcVerifier
+from mlwarden.identity.store import IdentityStore
+from mlwarden.identity.tokens import TokenIssuer
+from mlwarden.policy.authorizer import Authorizer
+from mlwarden.policy.risk import RiskEngine, RiskSettings
+from mlwarden.registry.service import ModelRegistry
+from mlwarden.scanners.base import ScanSettings
+from mlwarden.server.ledger_writer import LedgerWriter
+from mlwarden.server.served_models import ServedModels
+from mlwarden.server.settings import ServerSettings
+from mlwarden.store.vault import Vault
+from mlwarden.workspace import CONFIG_NAME, Credential, load_config
+
+if TYPE_CHECKING:
+    from mlwarden.monitor.alerts.alert import Alert
+    from mlwarden.monitor.alerts.alert_router import AlertRouter
+
+_log = logging.getLogger("mlwarden.server")
+
+IDENTITY_PURPOSE = "server/identity"
+TOKEN_PURPOSE = "server/access-tokens"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ServerContext:
+    """The services a request may use. Only the vault owns resources that need closing."""
+
+    settings: ServerSettings
+    vault: Vault
+    identity: IdentityStore
+    tokens: TokenIssuer
+    authenticator: Authenticator
+    authorizer: Authorizer
+    risk: RiskEngine
+    limiter: RateLimiter
+    auth_limiter: RateLimiter
+    shedder: LoadShedder
+    registry: ModelRegistry
+    ledger_writer: LedgerWriter
+    models: ServedModels
+    scan_settings: ScanSettings
+    work_dir: Path
+    alerts: AlertRouter | None = None
+    clock: Callable[[], datetime] = _utc_now
+    recent_alerts: list[Alert] = field(default_factory=list)
+    _alert_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def alert(self, alert: Alert) -> None:
+        """Deliver an alert (log and ledger sinks, plus any configured) and keep it for the
+        dashboard's recent list."""
+        with self._alert_lock:
+            self.recent_alerts.append(alert)
+            del self.recent_alerts[:-200]
+        _log.warning("alert %s: %s", alert.rule, alert.message)
+        if self.alerts is not None:
+            self.alerts.dispatch([alert])
+
+    def close(self) -> None:
+        self.ledger_writer.close()
+        self.vault.close()
+
+
+def open_context(
+    root: Path,
+    credential: Credential,
+    settings: ServerSettings,
+    *,
+    clock: Callable[[], datetime] = _utc_now,
+) -> ServerContext:
+    """Open the workspace at ``root`` and build every service the server needs."""
+    from mlwarden.store.workspace_vault import open_keys, open_vault
+
+    cfg = load_config(root)
+    vault = open_vault(root, credential, config=cfg, actor="server")
+    _keys, keyring = open_keys(cfg, credential)
+    identity = IdentityStore(vault.engine, keyring.derive_key(IDENTITY_PURPOSE))
+    tokens = TokenIssuer(
+        keyring.derive_key(TOKEN_PURPOSE), ttl=timedelta(minutes=settings.token_minutes)
+    )
+    oidc = None
+    if settings.oidc is not None:
+        oidc = OidcVerifier(
+            settings.oidc.issuer,
+            settings.oidc.audience,
+            jwks_url=settings.oidc.jwks_url,
+            jwks_file=settings.oidc.jwks_file,
+            name_claim=settings.oidc.name_claim,
+        )
+    work_dir = root / "server-tmp"
+    work_dir.mkdir(mode=0o700, exist_ok=True)
+    writer = LedgerWriter(vault)
+    return ServerContext(
+        settings=settings,
+        vault=vault,
+        identity=identity,
+        tokens=tokens,
+        authenticator=Authenticator(identity, tokens, oidc),
+        authorizer=Authorizer(settings.policy_dir),
+        risk=_risk_engine(settings),
+        limiter=limiter_from_url(settings.redis_url),
+        auth_limiter=limiter_from_url(settings.redis_url),
+        shedder=LoadShedder(settings.max_in_flight, settings.max_queue),
+        registry=ModelRegistry(vault.engine, approvals_required=settings.approvals_required),
+        ledger_writer=writer,
+        models=ServedModels(),
+        scan_settings=ScanSettings(),
+        work_dir=work_dir,
+        alerts=_alert_router(writer),
+        clock=clock,
+    )
+
+
+def _risk_engine(settings: ServerSettings) -> RiskEngine:
+    from mlwarden.policy.risk_state import MemoryRiskState, RedisRiskState, RiskState
+
+    state: RiskState = (
+        RedisRiskState.from_url(settings.redis_url) if settings.redis_url else MemoryRiskState()
+    )
+    return RiskEngine(
+        RiskSettings.from_table(settings.risk, source=f"{CONFIG_NAME} [server.risk]"), state
+    )
+
+
+def _alert_router(writer: LedgerWriter) -> AlertRouter:
+    from mlwarden.monitor.alerts.alert_router import AlertRouter, Route
+    from mlwarden.monitor.alerts.log_sink import LogSink
+
+    del writer  # access denials already reach the ledger through the guard
+    return AlertRouter([Route(LogSink())], cooldown_s=300.0)

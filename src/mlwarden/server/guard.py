@@ -1,0 +1,230 @@
+"""The guard every route passes: authenticate, assess risk, authorize, record.
+
+Routes declare the action they perform with :func:`guarded` (and so appear in the
+authorization matrix test, generated from the route table). The order matters:
+
+1. authenticate the credential (API key, access token, OIDC token, client certificate or,
+   on dashboard pages only, the session cookie) — failure is 401;
+2. score the request's risk from the principal's baseline — above the step-up threshold a
+   second factor is required (401 ``step_up_required``), above the deny threshold it is 403
+   and an alert;
+3. ask the policy engine about (principal, action, resource, context) — deny by default;
+4. hand the decision, with its reasons, to the ledger writer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, HTTPException, Request
+
+from mlwarden.findings import Severity
+from mlwarden.identity.model import Authenticated, AuthenticationError
+from mlwarden.policy.authorizer import AccessRequest
+from mlwarden.policy.risk import RequestSignals, RiskAssessment
+
+if TYPE_CHECKING:
+    from mlwarden.server.context import ServerContext
+    from mlwarden.store.catalog.records import ArtifactRecord
+
+ACTION_KEY = "x-mlwarden-action"
+"""OpenAPI extension naming the action a route performs (read by the matrix test)."""
+PUBLIC = "public"
+SELF = "self"
+"""Any authenticated principal, about itself (its token, keys, second factor)."""
+
+SESSION_COOKIE = "mlw_session"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What a request acts on, as the policy sees it."""
+
+    type: str
+    id: str
+    project: str | None = None
+    attributes: dict[str, str | int | bool] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    artifact: ArtifactRecord | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated, authorized caller of one request."""
+
+    auth: Authenticated
+    risk: RiskAssessment | None
+    resource: Resource
+    address: str
+    details: dict[str, Any] = field(default_factory=dict)
+    """What the ledger entry of this decision says (reasons, risk, method)."""
+
+    @property
+    def name(self) -> str:
+        return self.auth.principal.name
+
+
+Resolver = Callable[[Request, "ServerContext"], Awaitable[Resource] | Resource]
+
+
+def action_extra(action: str) -> dict[str, Any]:
+    """``openapi_extra`` for a route performing ``action``."""
+    return {ACTION_KEY: action}
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization")
+    return value[:8192] if value else None
+
+
+def _client_cert(request: Request) -> bytes | None:
+    cert = request.scope.get("state", {}).get("mlwarden_client_cert")
+    return cert if isinstance(cert, bytes) else None
+
+
+def authenticate(request: Request, ctx: ServerContext, *, cookie: bool) -> Authenticated:
+    """The request's principal, or 401. Cookies count only on dashboard pages, so a
+    cross-site form cannot ride a browser session into the JSON API."""
+    session = request.cookies.get(SESSION_COOKIE) if cookie else None
+    try:
+        return ctx.authenticator.authenticate(
+            authorization=_bearer(request),
+            api_key_header=request.headers.get("x-api-key"),
+            client_cert_der=_client_cert(request),
+            session_token=session,
+        )
+    except AuthenticationError as exc:
+        ctx.ledger_writer.fold(client_address(request), "auth.authenticate", str(exc.reason))
+        raise HTTPException(
+            status_code=401,
+            detail="authentication required",
+            headers={"WWW-Authenticate": 'Bearer realm="mlwarden"'},
+        ) from None
+
+
+def request_signals(request: Request, auth: Authenticated, now: datetime) -> RequestSignals:
+    length = request.headers.get("content-length", "0")
+    return RequestSignals(
+        principal=auth.principal.name,
+        ip=client_address(request),
+        user_agent=request.headers.get("user-agent", "")[:512],
+        device_id=(request.headers.get("x-device-id") or None),
+        attestation=(request.headers.get("x-device-attestation") or None),
+        when=now,
+        bytes_in=int(length) if length.isdigit() else 0,
+    )
+
+
+def record(
+    ctx: ServerContext,
+    caller_name: str,
+    action: str,
+    decision: str,
+    resource: Resource,
+    details: dict[str, Any],
+) -> None:
+    from mlwarden.server.ledger_writer import decision_entry
+
+    artifact = resource.artifact.reference if resource.artifact is not None else None
+    ctx.ledger_writer.submit(decision_entry(caller_name, action, decision, artifact, details))
+
+
+def _alert(ctx: ServerContext, auth: Authenticated, risk: RiskAssessment, action: str) -> None:
+    from mlwarden.monitor.alerts.alert import Alert
+
+    ctx.alert(
+        Alert(
+            severity=Severity.HIGH,
+            rule="MLW-ACC-001",
+            dedup_key=f"risk-deny:{auth.principal.name}",
+            message=f"{auth.principal.name} was denied {action}: risk {risk.score}",
+            details={"signals": [s.name for s in risk.fired], "action": action},
+        )
+    )
+
+
+async def check_access(
+    request: Request,
+    action: str,
+    resolver: Resolver | None,
+    *,
+    cookie: bool,
+    record_allow: bool = True,
+) -> Caller:
+    """Run the whole guard for ``action``; raise the HTTP error a failed step maps to."""
+    ctx: ServerContext = request.app.state.ctx
+    auth = authenticate(request, ctx, cookie=cookie)
+    now = ctx.clock()
+    address = client_address(request)
+    if action == SELF:
+        return Caller(auth, None, Resource("principal", auth.principal.name), address)
+    resolved = resolver(request, ctx) if resolver else Resource("global", "mlwarden")
+    resource = await resolved if not isinstance(resolved, Resource) else resolved
+    signals = request_signals(request, auth, now)
+    since = datetime.fromtimestamp(time.time() - 900, UTC)
+    risk = ctx.risk.assess(signals, ctx.identity.failed_logins(auth.principal.name, since))
+    details: dict[str, Any] = {
+        "method": auth.method,
+        "address": address,
+        "risk": risk.score,
+        "signals": [f"{s.name}:{s.points}" for s in risk.fired],
+    }
+    if risk.verdict == "deny":
+        record(ctx, auth.principal.name, action, "deny", resource, {**details, "reasons": ["risk"]})
+        _alert(ctx, auth, risk, action)
+        raise HTTPException(status_code=403, detail="denied: the request's risk is too high")
+    if risk.verdict == "step_up" and "otp" not in auth.factors:
+        record(ctx, auth.principal.name, action, "step_up", resource, details)
+        raise HTTPException(
+            status_code=401,
+            detail="step_up_required",
+            headers={"WWW-Authenticate": 'Bearer realm="mlwarden", error="step_up_required"'},
+        )
+    decision = ctx.authorizer.decide(
+        AccessRequest(
+            principal=auth.principal,
+            action=action,
+            resource_type=resource.type,
+            resource_id=resource.id,
+            project=resource.project,
+            attributes=resource.attributes,
+            labels=resource.labels,
+            context={"hour": now.hour, "factors": sorted(auth.factors), "risk": risk.score},
+        )
+    )
+    details["reasons"] = list(decision.reasons)
+    if not decision.allowed:
+        record(ctx, auth.principal.name, action, "deny", resource, details)
+        raise HTTPException(status_code=403, detail="forbidden by policy")
+    ctx.risk.observe(signals)
+    if record_allow and (ctx.settings.audit_reads or request.method not in ("GET", "HEAD")):
+        record(ctx, auth.principal.name, action, "allow", resource, details)
+    return Caller(auth, risk, resource, address, details)
+
+
+def guarded(
+    action: str,
+    resolver: Resolver | None = None,
+    *,
+    cookie: bool = False,
+    record_allow: bool = True,
+) -> Any:
+    """A FastAPI dependency running the guard for ``action`` and returning the Caller.
+
+    ``record_allow=False`` leaves the ledger entry of an allowed request to the route, which
+    adds what it did (predictions record one entry with their traffic summary)."""
+
+    async def dependency(request: Request) -> Caller:
+        return await check_access(
+            request, action, resolver, cookie=cookie, record_allow=record_allow
+        )
+
+    return Depends(dependency)

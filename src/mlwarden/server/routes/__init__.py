@@ -1,0 +1,1 @@
+"""HTTP routes of the server; each declares the action it performs (see ``guard``)."""
