@@ -30,6 +30,8 @@ class ModelCard:
     framework: str
     input_schema: str
     architecture: str | None
+    reference_profile: str | None = None
+    """Profile JSON of the training data, for live drift monitoring."""
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,13 @@ class ModelRegistry:
         return None if found is None else ScanRecord(**found._mapping)
 
     def set_card(
-        self, artifact_id: int, *, framework: str, input_schema: str, architecture: str | None
+        self,
+        artifact_id: int,
+        *,
+        framework: str,
+        input_schema: str,
+        architecture: str | None,
+        reference_profile: str | None = None,
     ) -> ModelCard:
         with write_transaction(self.engine) as conn:
             conn.execute(
@@ -97,9 +103,10 @@ class ModelRegistry:
                     framework=framework,
                     input_schema=input_schema,
                     architecture=architecture,
+                    reference_profile=reference_profile,
                 )
             )
-        return ModelCard(artifact_id, framework, input_schema, architecture)
+        return ModelCard(artifact_id, framework, input_schema, architecture, reference_profile)
 
     def card(self, artifact_id: int) -> ModelCard | None:
         with self.engine.connect() as conn:

@@ -42,6 +42,8 @@ class ModelCardRow(Base):
     framework: Mapped[str] = mapped_column(String(32))
     input_schema: Mapped[str] = mapped_column(Text)
     architecture: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reference_profile: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The training data's profile (JSON) that live traffic is compared with."""
 
 
 class StageRow(Base):

@@ -113,6 +113,9 @@ def admit(
             framework=str(card["framework"]),
             input_schema=json.dumps(card["input_schema"]),
             architecture=json.dumps(card["architecture"]) if card.get("architecture") else None,
+            reference_profile=str(card["reference_profile"])
+            if card.get("reference_profile")
+            else None,
         )
     vault.audit(
         "registry.admit",

@@ -26,7 +26,12 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = True) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from mlwarden.server.live_monitor import LiveMonitor
+
+        monitor = LiveMonitor(ctx, float(ctx.settings.monitor_interval_s))
+        monitor.start()
         yield
+        monitor.stop()
         if close_on_shutdown:
             ctx.close()
         else:

@@ -59,6 +59,11 @@ class ServedModels:
             self._loaded[record.name] = loaded
             return loaded
 
+    def loaded(self) -> list[Loaded]:
+        """Every model this process has loaded (a snapshot)."""
+        with self._lock:
+            return list(self._loaded.values())
+
     def window(self, name: str) -> WindowBuffer | None:
         loaded = self._loaded.get(name)
         return loaded.window if loaded else None

@@ -59,6 +59,8 @@ class ServerSettings:
     audit_reads: bool = True
     """Ledger every allowed read too, not only writes and denials."""
     hsts: bool = True
+    monitor_interval_s: int = 60
+    """How often live traffic windows are compared with their models' training profiles."""
 
 
 def _rate(value: object, where: str) -> RateSetting:

@@ -30,6 +30,7 @@ from mlwarden.server.routes.views import (
 router = APIRouter(prefix="/api/v1", tags=["artifacts"])
 
 MAX_FORM_FIELDS = 16
+MAX_PROFILE_BYTES = 8 << 20
 FRAMEWORKS = ("sklearn", "torch", "onnx")
 
 
@@ -90,6 +91,15 @@ def _card(form: Any) -> dict[str, object] | None:
                 card[key] = json.loads(raw[: 1 << 20])
             except ValueError:
                 raise HTTPException(status_code=422, detail=f"{key}: not JSON") from None
+    profile = form.get("reference_profile")
+    if isinstance(profile, str) and profile:
+        from mlwarden.monitor.profile_json import profile_from_json
+
+        try:
+            profile_from_json(profile, source="reference_profile")
+        except UsageError as exc:
+            raise HTTPException(status_code=422, detail=f"reference_profile: {exc}") from None
+        card["reference_profile"] = profile
     if "input_schema" not in card:
         raise HTTPException(status_code=422, detail="input_schema: required with framework")
     from mlwarden.gateway.input_schema import InputSchema
@@ -119,6 +129,10 @@ def _card(form: Any) -> dict[str, object] | None:
                             "framework": {"type": "string", "enum": list(FRAMEWORKS)},
                             "input_schema": {"type": "string", "description": "JSON"},
                             "architecture": {"type": "string", "description": "JSON"},
+                            "reference_profile": {
+                                "type": "string",
+                                "description": "training-data profile JSON (live drift)",
+                            },
                         },
                     }
                 }
@@ -136,7 +150,9 @@ async def upload_artifact(
     """Upload a new version; it is scanned before it is stored and quarantined on findings."""
     ctx = _ctx(request)
     try:
-        form = await request.form(max_files=1, max_fields=MAX_FORM_FIELDS)
+        form = await request.form(
+            max_files=1, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_PROFILE_BYTES
+        )
     except Exception as exc:  # the multipart parser raises several types for bad bodies
         raise HTTPException(status_code=400, detail=f"not a valid multipart form ({exc})") from None
     upload = form.get("file")

@@ -132,3 +132,33 @@ async def predict(
         "labels": prediction.labels,
         "scores": prediction.scores,
     }
+
+
+@router.get("/models/{name}/drift", openapi_extra=action_extra("artifact.read"))
+async def drift(
+    request: Request,
+    name: str,
+    caller: Caller = guarded("artifact.read", model_from_path),
+) -> dict[str, Any]:
+    """Compare the model's recent traffic with its training profile, now."""
+    from mlwarden.formats.json_report import finding_dict
+    from mlwarden.server.live_monitor import NoProfile, check_model
+
+    ctx: ServerContext = request.app.state.ctx
+    record_ = caller.resource.artifact
+    assert record_ is not None
+    try:
+        loaded = ctx.models.get(ctx.vault, ctx.registry, record_)
+        result = await run_in_threadpool(check_model, ctx, loaded)
+    except NotServable as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    except NoProfile as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    if result is None:
+        return {"model": record_.reference, "rows": len(loaded.window), "findings": None}
+    return {
+        "model": record_.reference,
+        "rows": len(loaded.window),
+        "findings": [finding_dict(f) for f in result.findings],
+        "metrics": dict(result.metrics),
+    }

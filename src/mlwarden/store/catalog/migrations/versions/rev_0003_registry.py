@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("framework", sa.String(32), nullable=False),
         sa.Column("input_schema", sa.Text(), nullable=False),
         sa.Column("architecture", sa.Text(), nullable=True),
+        sa.Column("reference_profile", sa.Text(), nullable=True),
         _artifact_fk("model_cards"),
         sa.PrimaryKeyConstraint("artifact_id", name="pk_model_cards"),
     )
