@@ -64,11 +64,19 @@ def add(
     with _identity(home) as (vault, identity):
         identity.create_principal(name, kind="service" if service else "user")
         for role_name, project in bindings:
+            _ensure_project(identity, project)
             identity.grant(name, role_name, project)
         vault.audit("admin.principal.create", "allow", None, {"name": name, "roles": role or []})
         if key:
             plaintext, info = identity.issue_api_key(name, label="created with the principal")
             print(f"API key {info.key_id} for {name} (shown once):\n{plaintext}")
+
+
+def _ensure_project(identity: Any, project: str) -> None:
+    """Bindings name projects; the command line creates a missing one (and says so)."""
+    if project != "*" and project not in identity.list_projects():
+        identity.create_project(project)
+        print(f"project {project} created")
 
 
 def _binding(text: str) -> tuple[str, str]:
@@ -85,6 +93,7 @@ def grant(subject: str, binding: str, home: HomeOption = None) -> None:
     """Bind ROLE@PROJECT to a principal or to group:NAME."""
     role, project = _binding(binding)
     with _identity(home) as (vault, identity):
+        _ensure_project(identity, project)
         identity.grant(subject, role, project)
         vault.audit(
             "admin.grant", "allow", None, {"subject": subject, "role": role, "project": project}
