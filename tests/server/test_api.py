@@ -17,6 +17,7 @@ from server_fixtures import (
     make_world,
     malicious_pickle,
     sklearn_model_bytes,
+    tabular_schema,
     upload,
 )
 
@@ -246,3 +247,39 @@ def test_serve_refuses_to_start_without_tls() -> None:
     result = _serve("--host", "10.0.0.5")
     assert result.returncode == 2
     assert "TLS" in result.stderr
+
+
+def test_a_torch_state_dict_is_served_in_its_declared_architecture(world: ServerWorld) -> None:
+    import io
+
+    import torch
+
+    from mlwarden.gateway.torch_arch import build_module
+
+    spec = {"arch": "mlp", "layers": [8, 3]}
+    torch.manual_seed(0)
+    module = build_module(spec, (4,)).module
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    reply = world.client("dana").post(
+        "/api/v1/projects/fraud/artifacts",
+        data={
+            "name": "tiny",
+            "kind": "model",
+            "framework": "torch",
+            "input_schema": json.dumps(tabular_schema()),
+            "architecture": json.dumps(spec),
+        },
+        files={"file": ("tiny.pt", buffer.getvalue(), "application/octet-stream")},
+    )
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["scan"]["quarantined"] is False
+    for stage in ("staging", "production"):
+        _promote(world, "tiny:1", "dana", "abby", stage)
+    rows = [[0.5, -0.5, 1.0, 0.0]]
+    answer = world.client("vera").post("/api/v1/models/tiny/predict", json={"inputs": rows})
+    assert answer.status_code == 200, answer.text
+    with torch.no_grad():
+        expected = torch.softmax(module(torch.tensor(rows)), dim=1)
+    assert answer.json()["labels"] == [int(expected.argmax())]
+    assert answer.json()["scores"][0] == pytest.approx(expected[0].tolist(), abs=1e-5)
