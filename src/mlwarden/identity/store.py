@@ -13,6 +13,7 @@ never says why.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -20,7 +21,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -100,6 +101,22 @@ def _unknown(name: str) -> UsageError:
     return UsageError(f"principal {name[:80]!r}", "does not exist", "create it first")
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _changes_identity(method: _F) -> _F:
+    """Count a change, so caches of authentication results in this process notice it."""
+
+    @functools.wraps(method)
+    def changed(self: IdentityStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.generation += 1
+
+    return cast(_F, changed)
+
+
 class IdentityStore:
     """Identity records in the catalog database (SQLite or PostgreSQL).
 
@@ -119,6 +136,8 @@ class IdentityStore:
         if len(secret) != SECRET_BYTES:
             raise ValueError(f"the identity secret must be {SECRET_BYTES} bytes")
         self.engine = engine
+        self.generation = 0
+        """Bumped by every change made through this store (principals, roles, keys)."""
         self._hasher = hasher or PasswordHasher()
         self._clock = clock
         self._seal = totp.SeedSeal(_derive(secret, b"totp seed seal"))
@@ -130,6 +149,7 @@ class IdentityStore:
 
     # -- principals --------------------------------------------------------------------
 
+    @_changes_identity
     def create_principal(
         self, name: str, kind: str = "user", oidc_subject: str | None = None
     ) -> Principal:
@@ -189,6 +209,7 @@ class IdentityStore:
             grants = _grants_by_subject(connection.execute(select(_BINDINGS)).all())
         return [_principal(row, groups[row.id], grants) for row in rows]
 
+    @_changes_identity
     def set_oidc_subject(self, name: str, subject: str | None) -> None:
         """Link ``name`` to an OpenID subject (``sub`` claim), or unlink it with None."""
         if subject is not None:
@@ -201,11 +222,13 @@ class IdentityStore:
                 "OIDC subject", "is already linked to another principal", "unlink it there first"
             ) from None
 
+    @_changes_identity
     def disable(self, name: str) -> None:
         """Disable ``name``: every credential of it is refused until :meth:`enable`."""
         with write_transaction(self.engine) as connection:
             self._update_principal(connection, name, disabled=True)
 
+    @_changes_identity
     def enable(self, name: str) -> None:
         """Undo :meth:`disable`."""
         with write_transaction(self.engine) as connection:
@@ -213,6 +236,7 @@ class IdentityStore:
 
     # -- projects, groups, bindings ----------------------------------------------------
 
+    @_changes_identity
     def create_project(self, name: str) -> None:
         """Create a project; :class:`UsageError` if it exists."""
         check_name(name, "project")
@@ -231,6 +255,7 @@ class IdentityStore:
             query = select(_PROJECTS.c.name).order_by(_PROJECTS.c.name)
             return [str(name) for name in connection.execute(query).scalars()]
 
+    @_changes_identity
     def add_to_group(self, group: str, name: str) -> None:
         """Make ``name`` a member of ``group`` (a group exists once it has a member)."""
         check_name(group, "group")
@@ -242,6 +267,7 @@ class IdentityStore:
                 )
             )
 
+    @_changes_identity
     def remove_from_group(self, group: str, name: str) -> bool:
         """Take ``name`` out of ``group``; False if it was not a member."""
         check_name(group, "group")
@@ -267,6 +293,7 @@ class IdentityStore:
                 groups[group].append(member)
         return {group: tuple(members) for group, members in groups.items()}
 
+    @_changes_identity
     def grant(self, subject: str, role: str, project: str = ALL_PROJECTS) -> bool:
         """Bind ``role`` in ``project`` (``"*"``: all) to a principal or ``group:NAME``.
 
@@ -283,6 +310,7 @@ class IdentityStore:
                 raise UsageError(f"project {project!r}", "does not exist", "create it first")
             return self._insert_binding(connection, kind, name, role, project)
 
+    @_changes_identity
     def revoke(self, subject: str, role: str, project: str = ALL_PROJECTS) -> bool:
         """Remove a binding made by :meth:`grant`; False if there was none."""
         kind, name = parse_subject(subject)
@@ -383,6 +411,7 @@ class IdentityStore:
         with self.engine.connect() as connection:
             return [_key_info(row) for row in connection.execute(query)]
 
+    @_changes_identity
     def revoke_api_key(self, key_id: str) -> None:
         """Revoke a key at once, in every process; revoking twice keeps the first time."""
         with write_transaction(self.engine) as connection:
@@ -398,6 +427,7 @@ class IdentityStore:
 
     # -- TOTP --------------------------------------------------------------------------
 
+    @_changes_identity
     def enroll_totp(self, name: str, *, issuer: str = "mlwarden", replace: bool = False) -> str:
         """Give ``name`` a new TOTP seed; returns the ``otpauth://`` provisioning URI.
 
@@ -421,6 +451,7 @@ class IdentityStore:
             )
         return totp.provisioning_uri(seed, name, issuer)
 
+    @_changes_identity
     def reset_totp(self, name: str) -> None:
         """Remove ``name``'s authenticator (an admin's recovery path)."""
         with write_transaction(self.engine) as connection:

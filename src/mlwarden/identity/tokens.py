@@ -109,6 +109,11 @@ class TokenIssuer:
                 raise AuthenticationError(detail=f"token {jti} revoked")
         return name, factors, jti
 
+    def is_revoked(self, jti: str) -> bool:
+        """Whether ``jti`` was revoked in this process (for callers that cache results)."""
+        with self._lock:
+            return jti in self._revoked
+
     def revoke(self, jti: str) -> None:
         """Refuse the token ``jti`` from now on, in this process (see the class notes)."""
         now = self._clock()

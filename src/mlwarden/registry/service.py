@@ -46,6 +46,8 @@ class ModelRegistry:
         if approvals_required < 1:
             raise ValueError("a promotion needs at least one approval")
         self.engine = engine
+        self.generation = 0
+        """Bumped when a version changes stage through this registry (caches compare it)."""
         self.approvals_required = approvals_required
         self._clock = clock
 
@@ -259,6 +261,8 @@ class ModelRegistry:
                         updated_at=now,
                     )
                 )
+        if status == "approved":
+            self.generation += 1
         return self.promotion(promotion_id)
 
     def promotion(self, promotion_id: int) -> Promotion:

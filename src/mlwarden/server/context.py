@@ -22,12 +22,15 @@ from mlwarden.identity.oidc import OidcVerifier
 from mlwarden.identity.store import IdentityStore
 from mlwarden.identity.tokens import TokenIssuer
 from mlwarden.policy.authorizer import Authorizer
+from mlwarden.policy.decision_cache import CachedAuthorizer
 from mlwarden.policy.risk import RiskEngine, RiskSettings
 from mlwarden.registry.service import ModelRegistry
 from mlwarden.scanners.base import ScanSettings
+from mlwarden.server.credential_cache import CachedAuthenticator
 from mlwarden.server.ledger_writer import LedgerWriter
 from mlwarden.server.served_models import ServedModels
 from mlwarden.server.settings import ServerSettings
+from mlwarden.server.ttl_cache import TtlCache
 from mlwarden.store.vault import Vault
 from mlwarden.workspace import CONFIG_NAME, Credential, load_config
 
@@ -53,8 +56,8 @@ class ServerContext:
     vault: Vault
     identity: IdentityStore
     tokens: TokenIssuer
-    authenticator: Authenticator
-    authorizer: Authorizer
+    authenticator: CachedAuthenticator
+    authorizer: CachedAuthorizer
     risk: RiskEngine
     limiter: RateLimiter
     auth_limiter: RateLimiter
@@ -67,6 +70,10 @@ class ServerContext:
     alerts: AlertRouter | None = None
     clock: Callable[[], datetime] = _utc_now
     recent_alerts: list[Alert] = field(default_factory=list)
+    failure_counts: TtlCache[str, int] = field(default_factory=lambda: TtlCache(ttl_s=2.0))
+    """Recent failed logins per principal, for the risk score (read at most every 2 s)."""
+    failing_addresses: TtlCache[str, int] = field(default_factory=lambda: TtlCache(ttl_s=60.0))
+    """Addresses refused for a while after too many failed authentications (value: seconds)."""
     _alert_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def alert(self, alert: Alert) -> None:
@@ -118,11 +125,11 @@ def open_context(
         vault=vault,
         identity=identity,
         tokens=tokens,
-        authenticator=Authenticator(identity, tokens, oidc),
-        authorizer=Authorizer(settings.policy_dir),
+        authenticator=CachedAuthenticator(Authenticator(identity, tokens, oidc)),
+        authorizer=CachedAuthorizer(Authorizer(settings.policy_dir)),
         risk=_risk_engine(settings),
-        limiter=limiter_from_url(settings.redis_url),
-        auth_limiter=limiter_from_url(settings.redis_url),
+        limiter=_limiter(settings),
+        auth_limiter=_limiter(settings),
         shedder=LoadShedder(settings.max_in_flight, settings.max_queue),
         registry=ModelRegistry(vault.engine, approvals_required=settings.approvals_required),
         ledger_writer=writer,
@@ -134,11 +141,21 @@ def open_context(
     )
 
 
+def _limiter(settings: ServerSettings) -> RateLimiter:
+    if not settings.redis_url:
+        return limiter_from_url(None)
+    from mlwarden.gateway.rate_limit import RedisRateLimiter
+
+    return RedisRateLimiter(settings.redis_url, prefix=f"{settings.redis_prefix}rl:")
+
+
 def _risk_engine(settings: ServerSettings) -> RiskEngine:
     from mlwarden.policy.risk_state import MemoryRiskState, RedisRiskState, RiskState
 
     state: RiskState = (
-        RedisRiskState.from_url(settings.redis_url) if settings.redis_url else MemoryRiskState()
+        RedisRiskState.from_url(settings.redis_url, prefix=f"{settings.redis_prefix}risk:")
+        if settings.redis_url
+        else MemoryRiskState()
     )
     return RiskEngine(
         RiskSettings.from_table(settings.risk, source=f"{CONFIG_NAME} [server.risk]"), state

@@ -14,6 +14,7 @@ authorization matrix test, generated from the route table). The order matters:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, HTTPException, Request
 
 from mlwarden.findings import Severity
-from mlwarden.identity.model import Authenticated, AuthenticationError
+from mlwarden.gateway.rate_limit import Limit
+from mlwarden.identity.model import MISSING_CREDENTIALS, Authenticated, AuthenticationError
 from mlwarden.policy.authorizer import AccessRequest
 from mlwarden.policy.risk import RequestSignals, RiskAssessment
 
@@ -92,7 +94,20 @@ def _client_cert(request: Request) -> bytes | None:
 
 def authenticate(request: Request, ctx: ServerContext, *, cookie: bool) -> Authenticated:
     """The request's principal, or 401. Cookies count only on dashboard pages, so a
-    cross-site form cannot ride a browser session into the JSON API."""
+    cross-site form cannot ride a browser session into the JSON API.
+
+    An address that keeps failing is answered 429 without checking its credentials for a
+    while: each wrong API key costs an argon2 verification, which must not be free to ask.
+    """
+    address = client_address(request)
+    blocked = ctx.failing_addresses.get(address)
+    if blocked is not None:
+        ctx.ledger_writer.fold(f"address:{address}", "auth.authenticate", "too_many_failures")
+        raise HTTPException(
+            status_code=429,
+            detail="too many failed authentications",
+            headers={"Retry-After": str(blocked)},
+        )
     session = request.cookies.get(SESSION_COOKIE) if cookie else None
     try:
         return ctx.authenticator.authenticate(
@@ -102,12 +117,22 @@ def authenticate(request: Request, ctx: ServerContext, *, cookie: bool) -> Authe
             session_token=session,
         )
     except AuthenticationError as exc:
-        ctx.ledger_writer.fold(client_address(request), "auth.authenticate", str(exc.reason))
+        ctx.ledger_writer.fold(f"address:{address}", "auth.authenticate", str(exc.reason))
+        if exc.reason != MISSING_CREDENTIALS:  # only presented credentials cost anything
+            _count_failure(ctx, address)
         raise HTTPException(
             status_code=401,
             detail="authentication required",
             headers={"WWW-Authenticate": 'Bearer realm="mlwarden"'},
         ) from None
+
+
+def _count_failure(ctx: ServerContext, address: str) -> None:
+    setting = ctx.settings.auth_per_address
+    verdict = ctx.auth_limiter.acquire(f"fail:{address}", Limit(setting.rate, setting.burst))
+    if not verdict.allowed:
+        wait = max(1, math.ceil(verdict.retry_after))
+        ctx.failing_addresses.put(address, wait, ttl_s=wait)
 
 
 def request_signals(request: Request, auth: Authenticated, now: datetime) -> RequestSignals:
@@ -151,6 +176,19 @@ def _alert(ctx: ServerContext, auth: Authenticated, risk: RiskAssessment, action
     )
 
 
+FAILED_LOGIN_WINDOW_S = 900
+
+
+def _failed_logins(ctx: ServerContext, name: str) -> int:
+    """Failed logins of ``name`` in the last 15 minutes (read at most every 2 seconds)."""
+
+    def load() -> int:
+        since = datetime.fromtimestamp(time.time() - FAILED_LOGIN_WINDOW_S, UTC)
+        return ctx.identity.failed_logins(name, since)
+
+    return ctx.failure_counts.get_or_load(name, load)
+
+
 async def check_access(
     request: Request,
     action: str,
@@ -169,8 +207,7 @@ async def check_access(
     resolved = resolver(request, ctx) if resolver else Resource("global", "mlwarden")
     resource = await resolved if not isinstance(resolved, Resource) else resolved
     signals = request_signals(request, auth, now)
-    since = datetime.fromtimestamp(time.time() - 900, UTC)
-    risk = ctx.risk.assess(signals, ctx.identity.failed_logins(auth.principal.name, since))
+    risk = ctx.risk.assess(signals, _failed_logins(ctx, auth.principal.name))
     details: dict[str, Any] = {
         "method": auth.method,
         "address": address,

@@ -55,10 +55,13 @@ class LedgerWriter:
         except queue.Full:
             self._dropped += 1
 
-    def fold(self, address: str, action: str, reason: str) -> None:
-        """Count an anonymous or throttled denial; one summary entry per window."""
+    def fold(self, actor: str, action: str, reason: str) -> None:
+        """Count an anonymous or throttled denial; one summary entry per window.
+
+        ``actor`` is ``address:<ip>`` for requests nobody authenticated, else the principal.
+        """
         with self._fold_lock:
-            self._folded[(address, action, reason)] += 1
+            self._folded[(actor[:500], action, reason)] += 1
 
     def _drain_folded(self) -> list[LedgerEntry]:
         with self._fold_lock:
@@ -66,13 +69,13 @@ class LedgerWriter:
             self._last_fold = time.monotonic()
         return [
             LedgerEntry(
-                actor=f"address:{address}"[:500],
+                actor=actor,
                 action=action,
                 decision="deny",
                 artifact=None,
                 details={"reason": reason, "count": count, "window_seconds": FOLD_SECONDS},
             )
-            for (address, action, reason), count in folded.items()
+            for (actor, action, reason), count in folded.items()
         ]
 
     def _run(self) -> None:
@@ -81,10 +84,15 @@ class LedgerWriter:
         while not stopping:
             items: list[_Item] = []
             with contextlib.suppress(queue.Empty):
-                items.append(self._queue.get(timeout=FLUSH_SECONDS))
-            while len(items) < MAX_BATCH:
+                items.append(self._queue.get(timeout=FOLD_SECONDS))
+            # Gather for a moment: one transaction per batch, not per request.
+            deadline = time.monotonic() + FLUSH_SECONDS
+            while items and len(items) < MAX_BATCH and not _urgent(items):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
                 try:
-                    items.append(self._queue.get_nowait())
+                    items.append(self._queue.get(timeout=remaining))
                 except queue.Empty:
                     break
             stopping = any(item is None for item in items)
@@ -129,6 +137,11 @@ class LedgerWriter:
         """Drain everything queued (folded counts included), then stop."""
         self._queue.put(None)
         self._thread.join(timeout=30)
+
+
+def _urgent(items: list[_Item]) -> bool:
+    """A flush request or stop ends the gathering at once."""
+    return not isinstance(items[-1], LedgerEntry)
 
 
 def decision_entry(

@@ -17,6 +17,7 @@ from mlwarden.gateway.input_schema import InputSchema
 from mlwarden.gateway.served_model import ServedModel, load_served_model
 from mlwarden.gateway.traffic_summary import WindowBuffer
 from mlwarden.registry.service import ModelRegistry
+from mlwarden.server.ttl_cache import TtlCache
 from mlwarden.store.catalog.records import ArtifactRecord
 from mlwarden.store.vault import Vault
 
@@ -38,9 +39,22 @@ class ServedModels:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loaded: dict[str, Loaded] = {}
+        # name -> (registry generation, record); another process's promotion is seen
+        # when the entry expires.
+        self._current: TtlCache[str, tuple[int, ArtifactRecord]] = TtlCache()
 
     def current(self, vault: Vault, registry: ModelRegistry, name: str) -> ArtifactRecord:
-        """The newest version of ``name`` in production."""
+        """The newest version of ``name`` in production (remembered for a moment)."""
+        generation = registry.generation
+        found = self._current.get(name)
+        if found is not None and found[0] == generation:
+            return found[1]
+        record = self._lookup(vault, registry, name)
+        self._current.put(name, (generation, record))
+        return record
+
+    @staticmethod
+    def _lookup(vault: Vault, registry: ModelRegistry, name: str) -> ArtifactRecord:
         for artifact_id in registry.in_stage("production"):
             record = vault.catalog.get_artifact(artifact_id)
             if record.name == name and record.deleted_at is None:

@@ -51,6 +51,8 @@ class ServerSettings:
     """Predictions running at once; more are shed with 503."""
     max_queue: int = 64
     redis_url: str | None = None
+    redis_prefix: str = "mlwarden:"
+    """Key prefix in Redis, so deployments sharing one server keep separate limits."""
     cors_origins: tuple[str, ...] = ()
     policy_dir: Path | None = None
     oidc: OidcSetting | None = None
@@ -123,7 +125,7 @@ def settings_from_table(table: dict[str, Any], source: str) -> ServerSettings:
             values[key] = tuple(str(v) for v in value)
         elif key in ("risk",):
             values[key] = dict(value)
-        elif key in ("redis_url",):
+        elif key in ("redis_url", "redis_prefix"):
             values[key] = str(value)
         elif key in ("audit_reads", "hsts"):
             values[key] = bool(value)

@@ -104,7 +104,7 @@ async def login(request: Request) -> Response:
     address = client_address(request)
     auth = await run_in_threadpool(_verify, ctx, name, key, code, address)
     if auth is None:
-        ctx.ledger_writer.fold(address, "auth.login", "invalid_credentials")
+        ctx.ledger_writer.fold(f"address:{address}", "auth.login", "invalid_credentials")
         return render(
             "login.html", None, status_code=401, error=LOGIN_FAILED, reason=None, name=name
         )

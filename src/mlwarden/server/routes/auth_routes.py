@@ -36,7 +36,7 @@ def brake(request: Request, ctx: ServerContext) -> None:
         f"auth:{client_address(request)}", Limit(setting.rate, setting.burst)
     )
     if not verdict.allowed:
-        ctx.ledger_writer.fold(client_address(request), "auth.token", "rate_limited")
+        ctx.ledger_writer.fold(f"address:{client_address(request)}", "auth.token", "rate_limited")
         raise HTTPException(
             status_code=429,
             detail="too many attempts",
