@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup bytecode demo test lint bench bench-models bench-vault bench-data bench-ml clean
+.PHONY: setup bytecode demo test lint bench bench-models bench-vault bench-data bench-ml bench-server clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q -n 2
 
-bench: bench-models bench-vault bench-data bench-ml
+bench: bench-models bench-vault bench-data bench-ml bench-server
 
 bench-models: $(STAMP) bytecode
 	bash benchmarks/anchors.sh
@@ -66,3 +66,11 @@ bench-ml: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo-models .pytest_cache .mypy_cache .ruff_cache
+
+# Gateway overhead: guarded predictions against the same model behind a bare FastAPI route.
+# The profiler venv is built with the project's Python (pyinstrument has a C extension).
+bench-server: $(STAMP)
+	test -x benchmarks/.venvs/pyinstrument/bin/python || \
+	  ($(BIN)/python -m venv benchmarks/.venvs/pyinstrument && \
+	   benchmarks/.venvs/pyinstrument/bin/pip install --quiet pyinstrument==5.1.3)
+	$(BIN)/python benchmarks/gateway_bench.py --profile
