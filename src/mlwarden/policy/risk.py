@@ -24,6 +24,7 @@ first request, which trains users to expect the prompt rather than notice it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -116,10 +117,16 @@ def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 def network_of(ip: str, settings: RiskSettings) -> str:
     """The network prefix ``ip`` is judged by (e.g. ``203.0.113.0/24``); a value that is not
     an address (a test client, a proxy's placeholder) stands for itself."""
+    return _network(ip[:128], settings.ipv4_prefix, settings.ipv6_prefix)
+
+
+@functools.lru_cache(maxsize=4096)
+def _network(ip: str, ipv4_prefix: int, ipv6_prefix: int) -> str:
+    # Parsing addresses is most of a risk assessment's cost; clients repeat theirs.
     address = _address(ip)
     if address is None:
-        return "host:" + ip[:128]
-    prefix = settings.ipv4_prefix if address.version == 4 else settings.ipv6_prefix
+        return "host:" + ip
+    prefix = ipv4_prefix if address.version == 4 else ipv6_prefix
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
