@@ -33,6 +33,16 @@ def test_planted_label_flips_fail_the_check(tmp_path: Path) -> None:
     assert [f["rule_id"] for f in findings] == ["MLW-LBL-001"]
 
 
+def test_plot_shows_each_score_distribution(tmp_path: Path) -> None:
+    table = _table(tmp_path / "train.csv", flips=60)
+    page = tmp_path / "scores.html"
+    result = run("check", "data", str(table), "--label", "diagnosis", "--plot", str(page))
+    assert result.returncode == 1
+    text = page.read_text()
+    assert "label-errors: per-sample score" in text
+    assert text.count("<rect") >= 10  # histogram bars
+
+
 def test_clean_labels_pass(tmp_path: Path) -> None:
     table = _table(tmp_path / "train.csv", flips=0)
     result = run("check", "data", str(table), "--label", "diagnosis")

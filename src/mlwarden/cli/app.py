@@ -197,6 +197,9 @@ def check_data(
         str, typer.Option("--format", "-f", help="Output format: table, json or sarif.")
     ] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write an HTML page of per-sample score histograms.")
+    ] = None,
 ) -> None:
     """Check training data: label errors, conflicting duplicates, target leakage and, with
     --test, train/test overlap, schema and class-balance shift. Exit 1 when a check fails."""
@@ -214,6 +217,7 @@ def check_data(
             fail_on=fail_on,
             format=format,
             output=output,
+            plot=plot,
         )
     )
 

@@ -89,8 +89,10 @@ def check_data_command(
     fail_on: str = "high",
     format: str = "table",
     output: Path | None = None,
+    plot: Path | None = None,
 ) -> int:
-    """Run the data checks on ``path``; print or write the report; return the exit code."""
+    """Run the data checks on ``path``; print or write the report; return the exit code.
+    ``plot`` writes an HTML page of each check's per-sample score histogram."""
     from mlwarden.cli.scan_run import write_output
     from mlwarden.formats import FORMATS, get_renderer
     from mlwarden.ml.tables import read_table
@@ -118,12 +120,27 @@ def check_data_command(
             path, results, fail_on=fail_on, started=started, started_at=started_at
         )
         write_output(get_renderer(format)(report), output)
+        if plot is not None:
+            write_output(score_histograms(path, results), plot)
     except UsageError as exc:
         print(f"mlwarden: error: {exc}", file=sys.stderr)
         return 2
     print_summary(results)
     failed = [r.check for r in results if not r.passed]
     return 1 if failed or report.failed else 0
+
+
+def score_histograms(source: str, results: list[Any]) -> str:
+    """An HTML page with one histogram per check that scores samples (higher = more
+    suspicious): where the flagged tail sits against the bulk is easier seen than read."""
+    from mlwarden.monitor.plots import histogram_svg, html_page
+
+    charts = [
+        histogram_svg(r.scores.columns["score"], title=f"{r.check}: per-sample score")
+        for r in results
+        if "score" in r.scores.columns and len(r.scores.keys)
+    ]
+    return html_page(f"mlwarden check data {Path(source).name}", charts)
 
 
 def check_severity(fail_on: str) -> None:
