@@ -208,3 +208,48 @@ def test_very_risky_requests_are_denied_and_alerted(tmp_path: Path) -> None:
         assert "vera" in world.ctx.recent_alerts[0].message
     finally:
         world.close()
+
+
+def test_attested_devices_pass_without_a_second_factor(tmp_path: Path) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from server_fixtures import NOON
+
+    from mlwarden.policy.attestation import header, message
+
+    device = Ed25519PrivateKey.generate()
+    raw = device.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    keys = tmp_path / "devices.json"
+    keys.write_text(json.dumps({"laptop-7": base64.b64encode(raw).decode()}))
+    settings = ServerSettings(risk={"require_attestation": True}, device_keys=keys)
+    world = make_world(tmp_path / "ws", settings)
+    try:
+        seconds = int(NOON.timestamp())
+        proof = header(device.sign(message("vera", "laptop-7", seconds)), seconds)
+        attested = world.client(
+            "vera", **{"X-Device-Id": "laptop-7", "X-Device-Attestation": proof}
+        )
+        assert attested.get("/api/v1/projects/fraud/artifacts").status_code == 200
+        forged = world.client(
+            "vera", **{"X-Device-Id": "laptop-7", "X-Device-Attestation": proof[:-4] + "AAAA"}
+        )
+        assert forged.get("/api/v1/projects/fraud/artifacts").status_code == 401
+        stolen = world.client("dana", **{"X-Device-Id": "laptop-7", "X-Device-Attestation": proof})
+        assert stolen.get("/api/v1/projects/fraud/artifacts").status_code == 401
+    finally:
+        world.close()
+
+
+def test_a_broken_device_key_file_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from mlwarden.errors import ConfigError
+    from mlwarden.server.device_keys import load_device_keys
+
+    bad = tmp_path / "devices.json"
+    bad.write_text(json.dumps({"laptop": "not base64!"}))
+    with pytest.raises(ConfigError, match="laptop"):
+        load_device_keys(bad)

@@ -157,8 +157,16 @@ def _risk_engine(settings: ServerSettings) -> RiskEngine:
         if settings.redis_url
         else MemoryRiskState()
     )
+    attestation = None
+    if settings.device_keys is not None:
+        from mlwarden.policy.attestation import Ed25519Attestation
+        from mlwarden.server.device_keys import load_device_keys
+
+        attestation = Ed25519Attestation(load_device_keys(settings.device_keys))
     return RiskEngine(
-        RiskSettings.from_table(settings.risk, source=f"{CONFIG_NAME} [server.risk]"), state
+        RiskSettings.from_table(settings.risk, source=f"{CONFIG_NAME} [server.risk]"),
+        state,
+        attestation,
     )
 
 

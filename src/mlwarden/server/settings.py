@@ -55,6 +55,8 @@ class ServerSettings:
     """Key prefix in Redis, so deployments sharing one server keep separate limits."""
     cors_origins: tuple[str, ...] = ()
     policy_dir: Path | None = None
+    device_keys: Path | None = None
+    """JSON file of enrolled devices' Ed25519 keys, for the attestation risk signal."""
     oidc: OidcSetting | None = None
     risk: dict[str, Any] = field(default_factory=dict)
     token_minutes: int = 15
@@ -119,7 +121,7 @@ def settings_from_table(table: dict[str, Any], source: str) -> ServerSettings:
             if not isinstance(value, dict) or not {"issuer", "audience"} <= set(value):
                 raise ConfigError(where, "needs issuer and audience", "add both")
             values[key] = OidcSetting(**{k: str(v) for k, v in value.items()})
-        elif key == "policy_dir":
+        elif key in ("policy_dir", "device_keys"):
             values[key] = Path(str(value))
         elif key == "cors_origins":
             values[key] = tuple(str(v) for v in value)
