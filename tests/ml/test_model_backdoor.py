@@ -115,3 +115,26 @@ def test_bad_input_raises_usage_error(setup) -> None:
         ModelBackdoorCheck().run(Dataset(Xte[:20]), binary)
     with pytest.raises(UsageError, match="limit"):
         ModelBackdoorCheck().run(Dataset(np.zeros((2, 3, 200, 200))), setup["clean"])
+
+
+def test_reversed_trigger_can_be_inspected_and_reapplied(setup) -> None:
+    Xte, yte = setup["test"]
+    model = setup["backdoored"]
+    model.train()  # the search must not leave the caller's mode changed
+    check = ModelBackdoorCheck(max_samples=150)
+    triggers = check.reverse_engineer(Dataset(Xte[:300], yte[:300]), model)
+    assert model.training
+    model.eval()
+    assert triggers.masks.shape == (10, 1, 16, 16)
+    assert triggers.patterns.shape == (10, 1, 16, 16)
+    assert 1 <= triggers.steps <= check.steps
+    # The target's stamp is the smallest and also flips clean digits the search never saw.
+    assert int(np.argmin(triggers.l1)) == TARGET
+    held_out = Xte[300:][yte[300:] != TARGET]
+    with torch.no_grad():
+        hits = model(torch.tensor(triggers.apply(TARGET, held_out))).argmax(1).numpy()
+    assert (hits == TARGET).mean() > 0.8
+    # The reported norm is the L1 norm of the returned mask.
+    assert float(triggers.l1[TARGET]) == pytest.approx(
+        float(triggers.masks[TARGET].sum()), rel=1e-4
+    )

@@ -203,9 +203,10 @@ async def check_access(
     now = ctx.clock()
     address = client_address(request)
     if action == SELF:
-        return Caller(auth, None, Resource("principal", auth.principal.name), address)
-    resolved = resolver(request, ctx) if resolver else Resource("global", "mlwarden")
-    resource = await resolved if not isinstance(resolved, Resource) else resolved
+        resource = Resource("principal", auth.principal.name)
+    else:
+        resolved = resolver(request, ctx) if resolver else Resource("global", "mlwarden")
+        resource = await resolved if not isinstance(resolved, Resource) else resolved
     signals = request_signals(request, auth, now)
     risk = ctx.risk.assess(signals, _failed_logins(ctx, auth.principal.name))
     details: dict[str, Any] = {
@@ -218,6 +219,9 @@ async def check_access(
         record(ctx, auth.principal.name, action, "deny", resource, {**details, "reasons": ["risk"]})
         _alert(ctx, auth, risk, action)
         raise HTTPException(status_code=403, detail="denied: the request's risk is too high")
+    if action == SELF:
+        # A principal's own session routes are how it steps up, so only "deny" stops them.
+        return Caller(auth, risk, resource, address, details)
     if risk.verdict == "step_up" and "otp" not in auth.factors:
         record(ctx, auth.principal.name, action, "step_up", resource, details)
         raise HTTPException(
