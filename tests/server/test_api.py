@@ -283,3 +283,10 @@ def test_a_torch_state_dict_is_served_in_its_declared_architecture(world: Server
         expected = torch.softmax(module(torch.tensor(rows)), dim=1)
     assert answer.json()["labels"] == [int(expected.argmax())]
     assert answer.json()["scores"][0] == pytest.approx(expected[0].tolist(), abs=1e-5)
+
+
+def test_a_name_belongs_to_one_project(world: ServerWorld) -> None:
+    assert upload(world.client("dana"), "fraud", "churn", sklearn_model_bytes()).status_code == 201
+    taken = upload(world.client("nick"), "vision", "churn", sklearn_model_bytes())
+    assert taken.status_code == 409
+    assert world.client("dana").get("/api/v1/artifacts/churn:2").status_code == 404

@@ -28,6 +28,10 @@ COPY_CHUNK = 1 << 20
 RESERVED_LABELS = frozenset({"project", "layout", "quarantined"})
 
 
+class NameInOtherProject(UsageError):
+    """The artifact name is taken by another project (HTTP 409)."""
+
+
 @dataclass(frozen=True)
 class Admitted:
     record: ArtifactRecord
@@ -80,7 +84,7 @@ def admit(
         raise UsageError("labels", f"{', '.join(sorted(bad))} is set by the server", "drop it")
     for record in ctx.vault.catalog.list_artifacts(name=name, include_deleted=True, limit=1):
         if record.labels.get("project") != project:
-            raise UsageError(
+            raise NameInOtherProject(
                 name,
                 "already belongs to another project",
                 "choose another name (artifact names are unique across projects)",
@@ -124,3 +128,44 @@ def admit(
         {"status": status, "quarantined": quarantined, "findings": len(result.findings)},
     )
     return Admitted(record, scan)
+
+
+async def admit_upload(
+    ctx: ServerContext,
+    source: BinaryIO,
+    *,
+    actor: str,
+    project: str,
+    name: str,
+    kind: str,
+    labels: Mapping[str, str],
+    card: Mapping[str, object] | None,
+) -> Admitted:
+    """Stage, scan and store an upload for a route (API or dashboard), off the event loop;
+    failures become HTTP errors: 413 too large, 409 name taken elsewhere, 422 bad input."""
+    from fastapi import HTTPException
+    from fastapi.concurrency import run_in_threadpool
+
+    try:
+        staged = await run_in_threadpool(stage_upload, ctx, source, ctx.settings.max_upload_bytes)
+    except UsageError as exc:
+        raise HTTPException(status_code=413, detail=str(exc)) from None
+    try:
+        return await run_in_threadpool(
+            lambda: admit(
+                ctx,
+                staged,
+                actor=actor,
+                project=project,
+                name=name,
+                kind=kind,
+                labels=labels,
+                card=card,
+            )
+        )
+    except NameInOtherProject as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
+    except UsageError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    finally:
+        staged.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData, UploadFile
 from mlwarden.errors import UsageError
 from mlwarden.registry.records import STAGES, ScanRecord
 from mlwarden.registry.service import RegistryRuleError
-from mlwarden.server.admission import admit, stage_upload
+from mlwarden.server.admission import admit_upload
 from mlwarden.server.context import ServerContext
 from mlwarden.server.dashboard.forms import checked_form, context_of, text
 from mlwarden.server.dashboard.pages import notice, render, router
@@ -139,30 +139,16 @@ async def upload(
             raise HTTPException(status_code=422, detail=f"kind: use one of {', '.join(KINDS)}")
         labels = _labels(text(form, "labels", limit=8192))
         card = _card(form)
-        try:
-            staged = await run_in_threadpool(
-                stage_upload, ctx, upload_file.file, ctx.settings.max_upload_bytes
-            )
-        except UsageError as exc:
-            raise HTTPException(status_code=413, detail=str(exc)) from None
-        try:
-            admitted = await run_in_threadpool(
-                lambda: admit(
-                    ctx,
-                    staged,
-                    actor=caller.name,
-                    project=project,
-                    name=name,
-                    kind=kind,
-                    labels=labels,
-                    card=card,
-                )
-            )
-        except UsageError as exc:
-            status = 409 if "project" in exc.problem else 422
-            raise HTTPException(status_code=status, detail=str(exc)) from None
-        finally:
-            staged.unlink(missing_ok=True)
+        admitted = await admit_upload(
+            ctx,
+            upload_file.file,
+            actor=caller.name,
+            project=project,
+            name=name,
+            kind=kind,
+            labels=labels,
+            card=card,
+        )
     finally:
         await form.close()
     return RedirectResponse(artifact_url(admitted.record, "uploaded"), status_code=303)

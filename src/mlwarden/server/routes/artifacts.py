@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from mlwarden.errors import UsageError
-from mlwarden.server.admission import admit, stage_upload
+from mlwarden.server.admission import admit_upload
 from mlwarden.server.context import ServerContext
 from mlwarden.server.guard import Caller, action_extra, guarded
 from mlwarden.server.routes.resources import (
@@ -166,30 +166,17 @@ async def upload_artifact(
     labels = _labels(raw_labels if isinstance(raw_labels, str) else None)
     card = _card(form)
     try:
-        staged = await run_in_threadpool(
-            stage_upload, ctx, upload.file, ctx.settings.max_upload_bytes
+        admitted = await admit_upload(
+            ctx,
+            upload.file,
+            actor=caller.name,
+            project=project,
+            name=name,
+            kind=str(kind),
+            labels=labels,
+            card=card,
         )
-    except UsageError as exc:
-        raise HTTPException(status_code=413, detail=str(exc)) from None
-    try:
-        admitted = await run_in_threadpool(
-            lambda: admit(
-                ctx,
-                staged,
-                actor=caller.name,
-                project=project,
-                name=name,
-                kind=str(kind),
-                labels=labels,
-                card=card,
-            )
-        )
-    except UsageError as exc:
-        raise HTTPException(
-            status_code=409 if "project" in exc.problem else 422, detail=str(exc)
-        ) from None
     finally:
-        staged.unlink(missing_ok=True)
         await upload.close()
     record = admitted.record
     return {
