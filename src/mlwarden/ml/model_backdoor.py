@@ -16,7 +16,13 @@ their blends' prediction entropy low.
 ``model`` is a PyTorch module returning logits for inputs shaped like ``X``: images
 ``(n, C, H, W)`` (the mask is shared by the channels) or tabular ``(n, d)``.
 Compute is bounded by ``steps`` (all classes are optimised together, with early stop)
-and ``max_samples``.
+and ``max_samples``. ``ModelBackdoorCheck().reverse_engineer(data, model)`` returns the
+stamps themselves (:class:`ReversedTriggers`) to inspect or re-apply.
+
+A class flagged besides the real target is not necessarily a false alarm: poisoning can
+make another class reachable by a small stamp too (the stamp then flips the poisoned model
+but not a clean twin); the model-level verdict stands, and the target is usually the class
+with the largest index.
 """
 
 from __future__ import annotations
@@ -66,6 +72,29 @@ TRIGGER_SEARCH_INCOMPLETE = Rule(
 
 
 @dataclass(frozen=True)
+class ReversedTriggers:
+    """The smallest stamp found per class: ``x' = (1 - masks[c]) * x + masks[c] * patterns[c]``.
+
+    ``masks`` is ``(k, 1, H, W)`` for images (shared by the channels) or ``(k, d)``;
+    ``patterns`` is ``(k, *sample shape)``. ``l1`` is inf for a class no stamp reached at
+    the target success rate (its mask and pattern are then the initial ones).
+    """
+
+    masks: npt.NDArray[np.float32]
+    patterns: npt.NDArray[np.float32]
+    l1: npt.NDArray[np.float64]
+    success: npt.NDArray[np.float64]
+    """Share of clean inputs (not already of the class) the kept stamp flipped."""
+    steps: int
+    """Optimisation steps run (the search stops early once no class improves)."""
+
+    def apply(self, c: int, X: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        """``X`` stamped with class ``c``'s trigger."""
+        mask = self.masks[c]
+        return np.asarray((1 - mask) * np.asarray(X) + mask * self.patterns[c], dtype=np.float32)
+
+
+@dataclass(frozen=True)
 class ModelBackdoorCheck:
     """Per-class Neural Cleanse verdicts; fails when any class's anomaly index exceeds
     ``threshold``.
@@ -81,6 +110,8 @@ class ModelBackdoorCheck:
     target_success: float = 0.95
     """Share of clean inputs a stamp must flip for its norm to count."""
     patience: int = 10
+    stop_after: int = 50
+    """Stop once every class has a stamp and none shrank by 1% for this many steps."""
     threshold: float = 2.0
     min_spread: float = 0.25
     """Smallest robust spread of log norms: classes within ~30% of the median never stand out."""
@@ -102,6 +133,25 @@ class ModelBackdoorCheck:
         Raises :class:`UsageError` without a PyTorch model, for fewer than 3 classes (the
         anomaly index needs a population), oversized samples or non-finite data.
         """
+        triggers, X, rng = self._search(data, model)
+        module: Any = model  # a torch.nn.Module: _search checked it
+        was_training = bool(module.training)
+        module.eval()
+        try:
+            strip = self._strip_per_class(module, X, triggers, rng)
+        finally:
+            module.train(was_training)
+        return self._result(data.source, triggers, strip)
+
+    def reverse_engineer(self, data: Dataset, model: Any | None = None) -> ReversedTriggers:
+        """The smallest stamp found per class, to inspect or re-apply (same search as
+        :meth:`run`, same errors)."""
+        return self._search(data, model)[0]
+
+    def _search(
+        self, data: Dataset, model: Any | None
+    ) -> tuple[ReversedTriggers, npt.NDArray[np.float32], np.random.Generator]:
+        """Validate the inputs, sample clean rows and run the trigger search on them."""
         import torch
 
         if not 1 <= self.steps <= MAX_STEPS:
@@ -140,11 +190,10 @@ class ModelBackdoorCheck:
                     "use STRIP (StripDetector) alone for binary models",
                 )
             torch.manual_seed(self.random_state)
-            norms, success, masks, patterns = self._reverse_engineer(model, X, n_classes, bounds)
-            strip = self._strip_per_class(model, X, masks, patterns, rng)
+            triggers = self._reverse_engineer(model, X, n_classes, bounds)
         finally:
             model.train(was_training)
-        return self._result(data.source, norms, success, strip, int(masks[0].numel()))
+        return triggers, X, rng
 
     def _reverse_engineer(
         self,
@@ -152,7 +201,7 @@ class ModelBackdoorCheck:
         X: npt.NDArray[np.float32],
         n_classes: int,
         bounds: tuple[float, float],
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], Any, Any]:
+    ) -> ReversedTriggers:
         """Optimise one mask + pattern per class, all classes in one batch."""
         import torch
         import torch.nn.functional as F
@@ -179,7 +228,9 @@ class ModelBackdoorCheck:
         best_mask = torch.sigmoid(mask_raw.detach()).clone()
         best_pattern = (lo + (hi - lo) * torch.sigmoid(pattern_raw.detach())).clone()
         stale = 0
+        steps_run = 0
         for _ in range(self.steps):
+            steps_run += 1
             mask = torch.sigmoid(mask_raw)
             pattern = lo + (hi - lo) * torch.sigmoid(pattern_raw)
             stamped = (1 - mask[:, None]) * x[None] + (mask * pattern)[:, None]
@@ -211,31 +262,32 @@ class ModelBackdoorCheck:
                 cost = torch.where(down >= self.patience, cost / 1.5**1.5, cost)
                 up = torch.where(up >= self.patience, torch.zeros_like(up), up)
                 down = torch.where(down >= self.patience, torch.zeros_like(down), down)
-            if bool(torch.isfinite(best_norm).all()) and stale >= 5 * self.patience:
+            if bool(torch.isfinite(best_norm).all()) and stale >= self.stop_after:
                 break
-        norms = best_norm.numpy().astype(np.float64)
-        return norms, best_success.numpy().astype(np.float64), best_mask, best_pattern
+        return ReversedTriggers(
+            masks=best_mask.numpy().astype(np.float32),
+            patterns=best_pattern.numpy().astype(np.float32),
+            l1=best_norm.numpy().astype(np.float64),
+            success=best_success.numpy().astype(np.float64),
+            steps=steps_run,
+        )
 
     def _strip_per_class(
         self,
         model: Any,
         X: npt.NDArray[np.float32],
-        masks: Any,
-        patterns: Any,
+        triggers: ReversedTriggers,
         rng: np.random.Generator,
     ) -> npt.NDArray[np.float64]:
         """Mean STRIP entropy of clean inputs stamped with each class's reversed trigger."""
         n = min(self.strip_samples, len(X))
         picks = X[rng.choice(len(X), size=n, replace=False)]
-        m = masks.numpy()
-        p = patterns.numpy()
-        out = np.empty(len(m))
-        for c in range(len(m)):
-            stamped = ((1 - m[c]) * picks + m[c] * p[c]).astype(np.float32)
+        out = np.empty(len(triggers.l1))
+        for c in range(len(out)):
             out[c] = float(
                 strip_entropy(
                     model,
-                    stamped,
+                    triggers.apply(c, picks),
                     X,
                     overlays=self.strip_overlays,
                     random_state=self.random_state,
@@ -246,13 +298,12 @@ class ModelBackdoorCheck:
     def _result(
         self,
         source: str,
-        norms: npt.NDArray[np.float64],
-        success: npt.NDArray[np.float64],
+        triggers: ReversedTriggers,
         strip: npt.NDArray[np.float64],
-        mask_size: int,
     ) -> CheckResult:
-        reached = np.isfinite(norms)
-        norms = np.where(reached, norms, float(mask_size))
+        success = triggers.success
+        reached = np.isfinite(triggers.l1)
+        norms = np.where(reached, triggers.l1, float(triggers.masks[0].size))
         index = anomaly_index(norms, self.min_spread)
         flagged = index > self.threshold
         findings: list[Finding] = []
@@ -295,6 +346,7 @@ class ModelBackdoorCheck:
                 "flagged_classes": float(flagged.sum()),
                 "max_anomaly_index": float(index.max()),
                 "median_trigger_l1": float(np.median(norms)),
+                "optimisation_steps": float(triggers.steps),
             },
             passed=not bool(flagged.any()),
         )
