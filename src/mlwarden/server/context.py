@@ -8,6 +8,7 @@ Built once at start-up by :func:`open_context` from a workspace; routes reach it
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ _log = logging.getLogger("mlwarden.server")
 
 IDENTITY_PURPOSE = "server/identity"
 TOKEN_PURPOSE = "server/access-tokens"
+CSRF_PURPOSE = "server/dashboard-csrf"
 
 
 def _utc_now() -> datetime:
@@ -68,6 +70,8 @@ class ServerContext:
     scan_settings: ScanSettings
     work_dir: Path
     alerts: AlertRouter | None = None
+    csrf_key: bytes = field(default_factory=lambda: os.urandom(32))
+    """Keys the dashboard's CSRF tokens; derived from the keyring by :func:`open_context`."""
     clock: Callable[[], datetime] = _utc_now
     recent_alerts: list[Alert] = field(default_factory=list)
     failure_counts: TtlCache[str, int] = field(default_factory=lambda: TtlCache(ttl_s=2.0))
@@ -137,6 +141,7 @@ def open_context(
         scan_settings=ScanSettings(),
         work_dir=work_dir,
         alerts=_alert_router(writer),
+        csrf_key=keyring.derive_key(CSRF_PURPOSE),
         clock=clock,
     )
 

@@ -64,6 +64,8 @@ class Caller:
     address: str
     details: dict[str, Any] = field(default_factory=dict)
     """What the ledger entry of this decision says (reasons, risk, method)."""
+    csrf: str = ""
+    """This session's CSRF token, on dashboard routes (forms echo it)."""
 
     @property
     def name(self) -> str:
@@ -200,6 +202,7 @@ async def check_access(
     """Run the whole guard for ``action``; raise the HTTP error a failed step maps to."""
     ctx: ServerContext = request.app.state.ctx
     auth = authenticate(request, ctx, cookie=cookie)
+    csrf = _csrf(ctx, auth) if cookie else ""
     now = ctx.clock()
     address = client_address(request)
     if action == SELF:
@@ -221,7 +224,7 @@ async def check_access(
         raise HTTPException(status_code=403, detail="denied: the request's risk is too high")
     if action == SELF:
         # A principal's own session routes are how it steps up, so only "deny" stops them.
-        return Caller(auth, risk, resource, address, details)
+        return Caller(auth, risk, resource, address, details, csrf)
     if risk.verdict == "step_up" and "otp" not in auth.factors:
         record(ctx, auth.principal.name, action, "step_up", resource, details)
         raise HTTPException(
@@ -248,7 +251,13 @@ async def check_access(
     ctx.risk.observe(signals)
     if record_allow and (ctx.settings.audit_reads or request.method not in ("GET", "HEAD")):
         record(ctx, auth.principal.name, action, "allow", resource, details)
-    return Caller(auth, risk, resource, address, details)
+    return Caller(auth, risk, resource, address, details, csrf)
+
+
+def _csrf(ctx: ServerContext, auth: Authenticated) -> str:
+    from mlwarden.server.dashboard.protection import csrf_token
+
+    return csrf_token(auth, ctx.csrf_key)
 
 
 def guarded(

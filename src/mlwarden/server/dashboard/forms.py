@@ -45,7 +45,7 @@ async def checked_form(
         form = await request.form(max_files=max_files, max_fields=MAX_FIELDS)
     except Exception:  # the multipart parser raises several types for malformed bodies
         raise HTTPException(status_code=400, detail="the form could not be read") from None
-    if caller.auth.method == "session" and not csrf_matches(caller.auth, form.get(CSRF_FIELD)):
+    if caller.auth.method == "session" and not csrf_matches(caller, form.get(CSRF_FIELD)):
         await form.close()
         _refuse(ctx, caller, action, "csrf token missing or wrong")
     record(ctx, caller.name, action, "allow", caller.resource, caller.details)

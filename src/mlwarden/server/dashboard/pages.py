@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mlwarden.server.dashboard.protection import CSRF_FIELD, csrf_token
+from mlwarden.server.dashboard.protection import CSRF_FIELD
 from mlwarden.server.guard import SESSION_COOKIE, Caller
 
 HERE = Path(__file__).parent
@@ -110,7 +110,7 @@ def viewer(caller: Caller) -> Viewer:
     return Viewer(
         name=principal.name,
         kind=principal.kind,
-        csrf=csrf_token(caller.auth),
+        csrf=caller.csrf,
         factors=tuple(sorted(caller.auth.factors)),
         can_audit=is_admin or principal.has_global("auditor"),
         can_admin=is_admin,

@@ -16,27 +16,29 @@ from urllib.parse import urlsplit
 from fastapi import Request
 
 from mlwarden.identity.model import Authenticated
+from mlwarden.server.guard import Caller
 
 CSRF_FIELD = "csrf"
 _CSRF_CONTEXT = b"mlwarden/dashboard/csrf\x00"
 
 
-def csrf_token(auth: Authenticated) -> str:
+def csrf_token(auth: Authenticated, server_key: bytes) -> str:
     """The token forms of this session must echo.
 
-    Keyed by the session token's id (``jti``), which only the holder of the HttpOnly
-    cookie knows, so another site can neither read nor compute it; a new login (new jti)
-    makes old tokens worthless.
+    An HMAC under the server's CSRF key (derived from the workspace keyring, so every
+    process of one deployment agrees) of the session token's id (``jti``), which only the
+    holder of the HttpOnly cookie knows: another site can neither read nor compute it, and
+    a new login (new jti) makes old tokens worthless.
     """
-    key = hashlib.sha256(_CSRF_CONTEXT + (auth.credential_id or "").encode()).digest()
-    return hmac.new(key, auth.principal.name.encode(), hashlib.sha256).hexdigest()
+    message = _CSRF_CONTEXT + (auth.credential_id or "").encode() + b"\x00"
+    return hmac.new(server_key, message + auth.principal.name.encode(), hashlib.sha256).hexdigest()
 
 
-def csrf_matches(auth: Authenticated, submitted: object) -> bool:
+def csrf_matches(caller: Caller, submitted: object) -> bool:
     """Whether ``submitted`` is this session's token (compared in constant time)."""
-    if not isinstance(submitted, str) or len(submitted) > 128:
+    if not caller.csrf or not isinstance(submitted, str) or len(submitted) > 128:
         return False
-    return hmac.compare_digest(csrf_token(auth).encode(), submitted.encode())
+    return hmac.compare_digest(caller.csrf.encode(), submitted.encode())
 
 
 def carries_api_credential(request: Request) -> bool:
