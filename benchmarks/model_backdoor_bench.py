@@ -9,9 +9,10 @@ varying position on 10% of training images relabelled to a varying target class.
 with the same seed. Goal: no clean model flagged, every backdoored one flagged with its target.
 
 Per model the table shows the attack success rate of the planted trigger (ASR), clean test
-accuracy, the largest anomaly index among clean classes (every class of a clean model, every
-class but the target of a backdoored one), the target's index, the flagged classes and the
-wall time of the check. Exit status 1 when the goal is missed.
+accuracy, the largest trigger-size and STRIP anomaly indices among clean classes (every class
+of a clean model, every class but the target of a backdoored one; "size/strip"), the target's
+two indices, the flagged classes and the wall time of the check. Exit status 1 when the goal
+is missed.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Row:
     acc: float
     max_clean_index: float
     target_index: float | None
+    max_clean_strip: float
+    target_strip: float | None
     flagged: list[int]
     target_found: bool | None
     seconds: float
@@ -105,11 +108,15 @@ def evaluate(
     res = check.run(Dataset(Xte, yte), model)
     took = time.perf_counter() - t
     index = np.asarray(res.scores.columns["anomaly_index"], dtype=float)
+    strip = np.asarray(res.scores.columns["strip_index"], dtype=float)
     flagged = [int(k) for k in np.flatnonzero(np.asarray(res.scores.columns["flagged"]))]
     clean_classes = [c for c in range(len(index)) if c != target]
     max_clean = float(index[clean_classes].max())
+    max_strip = float(strip[clean_classes].max())
     if target is None:
-        return Row(name, asr, acc, max_clean, None, flagged, None, took, not flagged)
+        return Row(
+            name, asr, acc, max_clean, None, max_strip, None, flagged, None, took, not flagged
+        )
     found = target in flagged
     extra = [c for c in flagged if c != target]
     notes = []
@@ -124,8 +131,21 @@ def evaluate(
                 own = float((model(stamped).argmax(1) == c).float().mean())
                 other = float((twin(stamped).argmax(1) == c).float().mean())
             notes.append(f"c{c} {own:.2f}/{other:.2f}")
-    index_t = float(index[target])
-    return Row(name, asr, acc, max_clean, index_t, flagged, found, took, found, " ".join(notes))
+    index_t, strip_t = float(index[target]), float(strip[target])
+    return Row(
+        name,
+        asr,
+        acc,
+        max_clean,
+        index_t,
+        max_strip,
+        strip_t,
+        flagged,
+        found,
+        took,
+        found,
+        " ".join(notes),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     X = np.kron((X / 16).reshape(-1, 1, 8, 8), np.ones((1, 1, 2, 2))).astype(np.float32)
     Xtr, ytr, Xte, yte = X[:1200], y[:1200], X[1200:], y[1200:]
     print(
-        f"{'model':<26} {'ASR':>5} {'acc':>5} {'max clean idx':>13} {'target idx':>10} "
+        f"{'model':<26} {'ASR':>5} {'acc':>5} {'max clean idx':>13} {'target idx':>11} "
         f"{'flagged':<10} {'target found':<12} {'check s':>7}",
         flush=True,
     )
@@ -180,11 +200,16 @@ def main(argv: list[str] | None = None) -> int:
                     None if planted is None else clean,
                 )
                 rows.append(row)
-                tidx = "-" if row.target_index is None else f"{row.target_index:.2f}"
+                tidx = (
+                    "-"
+                    if row.target_index is None
+                    else f"{row.target_index:.2f}/{row.target_strip:.2f}"
+                )
+                cidx = f"{row.max_clean_index:.2f}/{row.max_clean_strip:.2f}"
                 found = "-" if row.target_found is None else ("yes" if row.target_found else "NO")
                 print(
-                    f"{row.name:<26} {row.asr:>5.2f} {row.acc:>5.2f} {row.max_clean_index:>13.2f} "
-                    f"{tidx:>10} {row.flagged!s:<10} {found:<12} {row.seconds:>7.1f}  {row.extras}",
+                    f"{row.name:<26} {row.asr:>5.2f} {row.acc:>5.2f} {cidx:>13} "
+                    f"{tidx:>11} {row.flagged!s:<10} {found:<12} {row.seconds:>7.1f}  {row.extras}",
                     flush=True,
                 )
     ok = all(row.ok for row in rows)

@@ -9,7 +9,12 @@ from sklearn.datasets import load_digits
 
 from mlwarden.errors import UsageError
 from mlwarden.ml.base import Dataset
-from mlwarden.ml.model_backdoor import ModelBackdoorCheck, anomaly_index
+from mlwarden.ml.model_backdoor import (
+    ModelBackdoorCheck,
+    ReversedTriggers,
+    anomaly_index,
+    joint_threshold,
+)
 from mlwarden.ml.strip_detector import StripDetector
 
 TARGET = 4
@@ -138,3 +143,44 @@ def test_reversed_trigger_can_be_inspected_and_reapplied(setup) -> None:
     assert float(triggers.l1[TARGET]) == pytest.approx(
         float(triggers.masks[TARGET].sum()), rel=1e-4
     )
+
+
+def test_joint_threshold_splits_the_false_alarm_rate_between_the_two_looks() -> None:
+    assert joint_threshold(2.0, looks=1) == pytest.approx(2.0)
+    assert joint_threshold(2.0) == pytest.approx(2.28, abs=0.01)
+    assert joint_threshold(3.0) > joint_threshold(2.0)
+    assert joint_threshold(40.0) == 40.0  # far tail: no overflow, no lower cut-off
+
+
+def _decide(norms: np.ndarray, strip: np.ndarray) -> tuple[list[int], dict[str, float]]:
+    """Run only the decision step on per-class trigger norms and STRIP entropies."""
+    k = len(norms)
+    triggers = ReversedTriggers(
+        masks=np.zeros((k, 1, 4, 4), dtype=np.float32),
+        patterns=np.zeros((k, 1, 4, 4), dtype=np.float32),
+        l1=norms.astype(np.float64),
+        success=np.ones(k),
+        steps=1,
+    )
+    result = ModelBackdoorCheck()._result("model.pt", triggers, strip.astype(np.float64))
+    fields = [f.location.field for f in result.findings if f.rule_id == "MLW-BDM-001"]
+    return sorted(int(f.split()[1]) for f in fields), dict(result.metrics)
+
+
+def test_strip_evidence_decides_where_the_trigger_size_is_ambiguous() -> None:
+    # A planted target whose reversed trigger is only moderately small (size index below the
+    # cut-off) but whose stamped inputs stay confident under STRIP blending is flagged; a
+    # class whose stamp is a bit small but blends like any other is not.
+    norms = np.array([30.0, 33.0, 26.0, 17.0, 28.0, 29.0, 36.0, 32.0, 19.5, 31.0])
+    strip = np.array([0.41, 0.48, 0.47, 0.40, 0.51, 0.43, 0.52, 0.43, 0.11, 0.42])
+    index = anomaly_index(norms)
+    cutoff = joint_threshold(2.0)
+    assert 2.0 < index[3] < cutoff  # the size index alone would flag class 3 ...
+    assert index[8] < 2.0  # ... and miss the target 8
+    flagged, metrics = _decide(norms, strip)
+    assert flagged == [8]
+    assert metrics["decision_threshold"] == pytest.approx(cutoff)
+    assert metrics["max_strip_index"] > cutoff
+    # A clear size outlier is flagged whatever STRIP says.
+    norms[4] = 4.0
+    assert _decide(norms, strip)[0] == [4, 8]

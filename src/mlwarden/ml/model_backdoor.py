@@ -9,9 +9,13 @@ below the median of all classes; an index above ``threshold`` (2, as in the pape
 suspected backdoor target. Unlike the paper, the deviation is taken on log norms with
 a floor on the spread (``min_spread``): clean classes' norms differ by factors (a "1"
 needs less ink than an "8"), and on few classes the raw MAD then flags ordinary ones.
-As a second opinion, the reverse-engineered stamp of each class is applied to clean
-inputs and scored with STRIP (:mod:`mlwarden.ml.strip_detector`): real triggers keep
-their blends' prediction entropy low.
+The reverse-engineered stamp of each class is also applied to clean inputs and scored
+with STRIP (:mod:`mlwarden.ml.strip_detector`): real triggers keep their blends'
+prediction entropy low, so the mean entropy gets the same low-side index (``strip_index``).
+A class is flagged when either index exceeds the threshold split between the two looks
+(Bonferroni: 2.28 for ``threshold`` 2), so a clean class keeps the false-alarm rate of
+one test at ``threshold`` while a target that only one signal exposes is still found (a
+trigger the optimiser shrinks poorly but that dominates blends, or the reverse).
 
 ``model`` is a PyTorch module returning logits for inputs shaped like ``X``: images
 ``(n, C, H, W)`` (the mask is shared by the channels) or tabular ``(n, d)``.
@@ -27,7 +31,9 @@ with the largest index.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -56,8 +62,9 @@ BACKDOOR_TARGET_SUSPECTED = Rule(
     tags=("AML.T0018", "OWASP-ML10"),
     description=(
         "Neural Cleanse: the smallest input stamp that sends clean inputs to this class is "
-        "an outlier (MAD-based anomaly index above the threshold) compared with the other "
-        "classes, the signature of a planted trigger."
+        "an outlier compared with the other classes (MAD-based anomaly index of its size, or "
+        "of the STRIP entropy of stamped inputs, above the threshold), the signature of a "
+        "planted trigger."
     ),
 )
 TRIGGER_SEARCH_INCOMPLETE = Rule(
@@ -96,8 +103,8 @@ class ReversedTriggers:
 
 @dataclass(frozen=True)
 class ModelBackdoorCheck:
-    """Per-class Neural Cleanse verdicts; fails when any class's anomaly index exceeds
-    ``threshold``.
+    """Per-class Neural Cleanse verdicts; fails when any class's trigger-size or STRIP
+    anomaly index exceeds ``threshold`` (Bonferroni-adjusted for the two looks).
 
     ``data`` should be clean inputs (labels optional: the model's predictions are used
     where ``y`` is missing). Inputs are clipped to ``data_range`` (default: min/max of X).
@@ -113,8 +120,10 @@ class ModelBackdoorCheck:
     stop_after: int = 50
     """Stop once every class has a stamp and none shrank by 1% for this many steps."""
     threshold: float = 2.0
+    """Per-test anomaly index cut-off; the decision uses :func:`joint_threshold` of it."""
     min_spread: float = 0.25
-    """Smallest robust spread of log norms: classes within ~30% of the median never stand out."""
+    """Smallest robust spread of log norms (and log STRIP entropies): classes within ~30% of the
+    median never stand out."""
     max_samples: int = 200
     strip_samples: int = 50
     strip_overlays: int = 16
@@ -305,7 +314,9 @@ class ModelBackdoorCheck:
         reached = np.isfinite(triggers.l1)
         norms = np.where(reached, triggers.l1, float(triggers.masks[0].size))
         index = anomaly_index(norms, self.min_spread)
-        flagged = index > self.threshold
+        strip_index = anomaly_index(strip, self.min_spread)
+        cutoff = joint_threshold(self.threshold)
+        flagged = (index > cutoff) | (strip_index > cutoff)
         findings: list[Finding] = []
         median_strip = float(np.median(strip))
         for c in np.flatnonzero(flagged):
@@ -313,9 +324,10 @@ class ModelBackdoorCheck:
                 BACKDOOR_TARGET_SUSPECTED.finding(
                     Location(path=source, field=f"class {c}"),
                     f"class {c}: trigger L1 norm {norms[c]:.2f} vs median "
-                    f"{float(np.median(norms)):.2f} (anomaly index {index[c]:.2f} > "
-                    f"{self.threshold:g}); flips {success[c]:.0%} of clean inputs; STRIP "
-                    f"entropy of stamped inputs {strip[c]:.3f} vs median {median_strip:.3f}",
+                    f"{float(np.median(norms)):.2f} (anomaly index {index[c]:.2f}); STRIP "
+                    f"entropy of stamped inputs {strip[c]:.3f} vs median {median_strip:.3f} "
+                    f"(index {strip_index[c]:.2f}); cut-off {cutoff:.2f}; the stamp flips "
+                    f"{success[c]:.0%} of clean inputs",
                 )
             )
         for c in np.flatnonzero(~reached):
@@ -335,9 +347,10 @@ class ModelBackdoorCheck:
                 columns={
                     "trigger_l1": norms,
                     "anomaly_index": index,
-                    "score": index,
+                    "score": np.maximum(index, strip_index),
                     "attack_success": success,
                     "strip_entropy": strip,
+                    "strip_index": strip_index,
                     "flagged": flagged,
                 },
             ),
@@ -345,6 +358,8 @@ class ModelBackdoorCheck:
                 "classes": float(len(norms)),
                 "flagged_classes": float(flagged.sum()),
                 "max_anomaly_index": float(index.max()),
+                "max_strip_index": float(strip_index.max()),
+                "decision_threshold": cutoff,
                 "median_trigger_l1": float(np.median(norms)),
                 "optimisation_steps": float(triggers.steps),
             },
@@ -352,12 +367,25 @@ class ModelBackdoorCheck:
         )
 
 
+def joint_threshold(threshold: float, looks: int = 2) -> float:
+    """The cut-off that gives ``looks`` one-sided normal tests together the false-alarm rate
+    of one test at ``threshold`` (Bonferroni): 2.28 for 2 and two looks."""
+    if looks < 1:
+        raise ValueError("looks must be at least 1")
+    # The tail from erfc stays accurate where 1 - cdf would round to 0.
+    quantile = 1 - 0.5 * math.erfc(threshold / math.sqrt(2)) / looks
+    if quantile >= 1.0:  # beyond float precision: keep the per-test cut-off
+        return threshold
+    return max(threshold, NormalDist().inv_cdf(quantile))
+
+
 def anomaly_index(
     norms: npt.NDArray[np.float64], min_spread: float = 0.25
 ) -> npt.NDArray[np.float64]:
     """``(median(log n) - log n) / max(1.4826 * MAD(log n), min_spread)`` per norm ``n``.
 
-    Positive for unusually small norms; a backdoor target scores above 2.
+    Positive for unusually small values (trigger norms, STRIP entropies); a backdoor target
+    scores above 2.
     """
     logs = np.log(np.maximum(np.asarray(norms, dtype=np.float64), 1e-12))
     median = float(np.median(logs))
