@@ -2,8 +2,8 @@
 
 * ``sklearn``: :func:`mlwarden.safe_load` scans the file and unpickles it with an unpickler
   that imports only allowlisted scikit-learn, NumPy and SciPy callables.
-* ``torch``: the file must be a ``state_dict``; ``safe_load`` reads it with
-  ``torch.load(weights_only=True)`` and the weights go into a network built from the
+* ``torch``: the file must be a ``state_dict``; ``safe_load`` reads it with torch's
+  weights-only loader (no other path here loads it) and the weights go into a network built from the
   declared architecture (:mod:`mlwarden.gateway.torch_arch`), with every key and shape
   matching.
 * ``onnx``: scanned by mlwarden, then run by ONNX Runtime
