@@ -78,8 +78,10 @@ def _future(minutes: int) -> int:
 @pytest.mark.parametrize(
     "overrides",
     [
-        pytest.param({"exp": _past(5)}, id="expired"),
-        pytest.param({"nbf": _future(5)}, id="not-yet-valid"),
+        # Times are minutes from now, resolved when the test runs: a value computed at
+        # collection would drift into validity on a long run.
+        pytest.param({"exp": -5}, id="expired"),
+        pytest.param({"nbf": 5}, id="not-yet-valid"),
         pytest.param({"iss": "https://evil.example.test/realms/ml"}, id="wrong-issuer"),
         pytest.param({"aud": "another-api"}, id="wrong-audience"),
         pytest.param({"exp": None}, id="no-expiry"),
@@ -89,8 +91,13 @@ def _future(minutes: int) -> int:
 def test_tokens_with_bad_claims_are_refused(
     verifier: OidcVerifier, provider: OidcProvider, overrides: dict[str, Any]
 ) -> None:
+    claims = dict(overrides)
+    for field in ("exp", "nbf"):
+        if isinstance(claims.get(field), int):
+            minutes = claims[field]
+            claims[field] = _future(minutes) if minutes > 0 else _past(-minutes)
     with pytest.raises(AuthenticationError, match="invalid credentials"):
-        verifier.verify(provider.token(**overrides))
+        verifier.verify(provider.token(**claims))
 
 
 def test_expiry_within_the_leeway_is_tolerated(
