@@ -11,7 +11,9 @@ processes on loopback with the same uvicorn settings as ``mlwarden serve --plain
 
 * **guarded**: the mlwarden app — authentication (an API key, or an access token from
   ``/api/v1/auth/token``), risk, Cedar policy, per-principal and per-model token buckets,
-  load shedding, input-schema validation, traffic summary and a ledger entry per request;
+  load shedding, input-schema validation, the model's monitor window and the ledger tally of
+  allowed predictions (one entry per caller, model and decision details per second, with
+  the count and a traffic summary of every row);
 * **bare**: a FastAPI app with one route that parses the same JSON, calls the same fitted
   estimator and answers with the same fields.
 
@@ -81,14 +83,16 @@ HOT_SPOTS: tuple[tuple[str, str, str], ...] = (
     ("assess", "policy/risk.py", "  risk assessment"),
     ("decide", "policy/authorizer.py", "  Cedar policy decision"),
     ("observe", "policy/risk.py", "  risk learning (baseline update)"),
-    ("record", "server/guard.py", "  ledger entry queued"),
+    ("decide_for", "policy/decision_cache.py", "  Cedar decision (identity-keyed front)"),
+    ("record", "server/guard.py", "  ledger entry queued (denials)"),
     ("acquire", "gateway/rate_limit.py", "rate limits (2 buckets)"),
     ("_body", "routes/predict.py", "body read + JSON parse"),
     ("validate", "gateway/tabular_schema.py", "input-schema validation"),
     ("predict", "gateway/served_model.py", "model predict"),
-    ("summarise", "gateway/traffic_summary.py", "traffic summary"),
     ("add", "gateway/traffic_summary.py", "monitor window"),
-    ("serialize_response", "fastapi/routing.py", "response serialisation"),
+    ("tally", "server/ledger_writer.py", "ledger tally (allowed prediction)"),
+    ("_close_tallies", "server/ledger_writer.py", "ledger tallies closed (writer thread)"),
+    ("render", "routes/predict.py", "response serialisation"),
 )
 
 
@@ -687,7 +691,7 @@ def profile(prepared: Prepared, folder: Path, args: argparse.Namespace) -> dict[
 def time_steps(prepared: Prepared, repeats: int) -> dict[str, float]:
     """Each step the guard and the predict route take, called directly on an opened context."""
     from mlwarden.gateway.rate_limit import Limit
-    from mlwarden.gateway.traffic_summary import summarise
+    from mlwarden.gateway.traffic_summary import TrafficTally, summarise
     from mlwarden.policy.authorizer import AccessRequest
     from mlwarden.policy.risk import RequestSignals
     from mlwarden.server.context import open_context
@@ -733,6 +737,14 @@ def time_steps(prepared: Prepared, repeats: int) -> dict[str, float]:
         inputs = loaded.model.schema.validate(payload)
         prediction = loaded.model.predict(inputs)
         limit = Limit(1e6, 1_000_000)
+        context = (now.hour, auth.factors, risk.score)
+        details = {
+            "method": auth.method,
+            "address": "127.0.0.1",
+            "risk": risk.score,
+            "signals": [],
+            "reasons": ["viewer-predict"],
+        }
         since = now.replace(year=now.year - 1)
         body = json.dumps(payload).encode()
         steps: dict[str, Callable[[], object]] = {
@@ -749,15 +761,28 @@ def time_steps(prepared: Prepared, repeats: int) -> dict[str, float]:
             "risk: failed-login count": lambda: ctx.identity.failed_logins("bench", since),
             "risk: assess": lambda: ctx.risk.assess(signals, 0),
             "risk: observe (learn)": lambda: ctx.risk.observe(signals),
-            "policy: Cedar decide": lambda: ctx.authorizer.decide(access),
+            "policy: Cedar decide (cache by the whole request)": lambda: ctx.authorizer.decide(
+                access
+            ),
+            "policy: decision front (same principal and resource)": lambda: (
+                ctx.authorizer.decide_for(
+                    auth.principal, "model.predict", resource, context, lambda: access
+                )
+            ),
             "rate limit: one bucket": lambda: ctx.limiter.acquire("p:bench", limit),
             "JSON parse (1 row)": lambda: json.loads(body),
             "schema validate (1 row)": lambda: loaded.model.schema.validate(payload),
             "model predict (1 row)": lambda: loaded.model.predict(inputs),
-            "traffic summary": lambda: summarise(inputs, prediction),
+            "traffic summary of one request (what a tally costs per interval)": lambda: summarise(
+                inputs, prediction
+            ),
+            "traffic tally add (per request)": lambda: TrafficTally().add(inputs, prediction),
             "monitor window add": lambda: loaded.window.add(inputs, prediction),
-            "ledger entry queued": lambda: ctx.ledger_writer.submit(
-                decision_entry("bench", "model.predict", "allow", record.reference, {})
+            "ledger tally (an allowed prediction)": lambda: ctx.ledger_writer.tally(
+                "bench", "model.predict", record.reference, details, inputs, prediction
+            ),
+            "ledger entry queued (a denial)": lambda: ctx.ledger_writer.submit(
+                decision_entry("bench", "model.predict", "deny", record.reference, details)
             ),
         }
         results: dict[str, float] = {}

@@ -180,3 +180,23 @@ def test_a_slot_released_on_another_event_loop_wakes_the_waiter() -> None:
 def test_limits_are_validated(in_flight: int, queue: int) -> None:
     with pytest.raises(UsageError):
         LoadShedder(in_flight, queue)
+
+
+def test_enter_now_and_leave_share_the_slots_with_slot() -> None:
+    async def scenario() -> None:
+        shedder = LoadShedder(max_in_flight=1, max_queue=1, max_wait=5.0)
+        assert shedder.enter_now()
+        assert not shedder.enter_now()  # full: the caller must queue through enter()
+        queued = asyncio.create_task(shedder.enter())
+        await asyncio.sleep(0)
+        assert shedder.waiting == 1
+        with pytest.raises(Overloaded):  # the queue is full too
+            await shedder.enter()
+        shedder.leave()  # the slot passes to the queued caller
+        await queued
+        assert shedder.in_flight == 1 and shedder.waiting == 0
+        shedder.leave()
+        assert shedder.in_flight == 0
+        assert shedder.admitted_total == 2 and shedder.shed_total == 1
+
+    asyncio.run(scenario())

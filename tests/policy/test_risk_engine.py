@@ -308,3 +308,31 @@ def test_fingerprints_and_distances() -> None:
 
 def test_every_signal_has_a_default_weight() -> None:
     assert set(RiskSettings().weights) == set(SIGNALS)
+
+
+def test_the_fast_learning_path_learns_what_the_general_one_does() -> None:
+    import random
+
+    from mlwarden.policy.baseline import _learn_general, _learn_repeat, learn
+
+    rng = random.Random(7)
+    s = settings(usual_hours_window=40, max_networks=3, max_devices=2)
+    engine = RiskEngine(s, MemoryRiskState())
+    fast = general = None
+    when = START
+    repeats = 0
+    for _ in range(2000):
+        when += timedelta(seconds=rng.choice([0, 1, 5, 30, 90, 3600]))
+        signals = request(
+            when,
+            # Mostly an unlocated address (the fast path); sometimes located ones.
+            ip=rng.choice(["198.51.100.7"] * 6 + ["192.0.2.1", BERLIN_IP, SYDNEY_IP]),
+            device_id=rng.choice(["laptop-1", "laptop-1", "laptop-1", "phone", "tablet"]),
+            bytes_in=rng.randint(0, 500),
+        )
+        obs = engine.observation(signals)
+        if general is not None and learn(general, obs, s) == _learn_repeat(general, obs, s):
+            repeats += 1
+        fast, general = learn(fast, obs, s), _learn_general(general, obs, s)
+        assert fast == general
+    assert repeats > 100  # the fast path was taken often

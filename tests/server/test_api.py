@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -115,8 +116,15 @@ def test_prediction_through_the_guard(world: ServerWorld) -> None:
         == 403
     )
     entries = [e for e in _ledger(world) if e["action"] == "model.predict"]
-    assert [(e["actor"], e["decision"]) for e in entries] == [("vera", "allow"), ("nick", "deny")]
-    assert entries[0]["details"]["traffic"]["rows"] == 2  # type: ignore[index]
+    # The denial is written at once; allowed predictions are tallied (flushed above).
+    assert sorted((e["actor"], e["decision"]) for e in entries) == [
+        ("nick", "deny"),
+        ("vera", "allow"),
+    ]
+    allowed = next(e for e in entries if e["decision"] == "allow")
+    details: Any = allowed["details"]
+    assert details["count"] == 1 and details["traffic"]["rows"] == 2
+    assert details["reasons"] and details["method"] == "api_key"
 
 
 def test_bad_inputs_get_422_naming_the_field(world: ServerWorld) -> None:
@@ -290,3 +298,21 @@ def test_a_name_belongs_to_one_project(world: ServerWorld) -> None:
     taken = upload(world.client("nick"), "vision", "churn", sklearn_model_bytes())
     assert taken.status_code == 409
     assert world.client("dana").get("/api/v1/artifacts/churn:2").status_code == 404
+
+
+def test_the_direct_predict_route_is_published_and_hardened(world: ServerWorld) -> None:
+    spec = world.client(None).get("/api/v1/openapi.json").json()
+    operation = spec["paths"]["/api/v1/models/{name}/predict"]["post"]
+    assert operation["x-mlwarden-action"] == "model.predict"
+    assert operation["requestBody"]["required"] is True
+    assert [p["name"] for p in operation["parameters"]] == ["name"]
+    _production_model(world)
+    reply = world.client("vera").post(
+        "/api/v1/models/churn/predict", json={"inputs": [[1.0, 1.0, 0.0, 0.0]]}
+    )
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.headers["x-content-type-options"] == "nosniff"
+    assert reply.json() == {"model": "churn:1", "labels": [1], "scores": reply.json()["scores"]}
+    anonymous = world.client(None).post("/api/v1/models/churn/predict", json={"inputs": [[0] * 4]})
+    assert anonymous.status_code == 401 and "x-frame-options" in anonymous.headers

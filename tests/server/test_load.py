@@ -370,7 +370,8 @@ def test_two_processes_share_one_bucket_through_redis(
     assert all(r.retry_after_ok() for r in replies if r.status == 429)
     assert any(k.endswith(f"p:{caller}") for k in keys), f"no shared bucket in Redis: {keys}"
 
-    # Both processes appended to the one ledger: it still verifies, one entry per admission.
+    # Both processes appended to the one ledger: it still verifies, and its tallies of
+    # allowed predictions (one entry per process, caller and second) count every admission.
     for server in servers:
         server.stop()
     verified = subprocess.run(
@@ -390,7 +391,8 @@ def test_two_processes_share_one_bucket_through_redis(
         ]
     finally:
         vault.close()
-    assert len(allowed) == total
+    assert sum(e.details["count"] for e in allowed) == total
+    assert sum(e.details["traffic"]["rows"] for e in allowed) == total  # one row each
     assert {e.actor for e in allowed} == {caller}
 
 

@@ -102,7 +102,8 @@ class MemoryRateLimiter:
 
     def acquire(self, key: str, limit: Limit, cost: float = 1.0) -> RateVerdict:
         """Take ``cost`` tokens from ``key``'s bucket if it holds that many."""
-        _check_cost(limit, cost)
+        if cost != 1.0:  # a Limit's burst is at least 1, so one token is always a valid cost
+            _check_cost(limit, cost)
         rate, burst = limit.rate, limit.burst
         with self._lock:
             now = self._clock()

@@ -100,6 +100,26 @@ class LoadShedder:
         finally:
             self._release()
 
+    def enter_now(self) -> bool:
+        """Take a free slot without waiting, when one is free and nobody queues; else False
+        (then :meth:`enter`). The hot path's cheaper form of :meth:`slot`; a True answer
+        must be paired with :meth:`leave`."""
+        with self._lock:
+            if self._in_flight < self._max_in_flight and not self._waiters:
+                self._in_flight += 1
+                self._admitted_total += 1
+                return True
+        return False
+
+    async def enter(self) -> None:
+        """Take a slot, waiting in the queue if need be; raises :class:`Overloaded`. Pair
+        with :meth:`leave`."""
+        await self._acquire()
+
+    def leave(self) -> None:
+        """Give back a slot taken by :meth:`enter_now` or :meth:`enter`."""
+        self._release()
+
     async def _acquire(self) -> None:
         with self._lock:
             # Queued requests go first: a newcomer may not overtake them.

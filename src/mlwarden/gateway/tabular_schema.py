@@ -34,6 +34,9 @@ _MAX_NAME = 256
 _EXACT_INT = float(2**53)
 _FLOAT_MAX = float(np.finfo(np.float64).max)
 _Row = Sequence[object]
+_SMALL = 256
+"""Arrays up to this many values are bounds-checked in Python (NumPy's per-call cost is
+more than the check); larger ones, and any that fail, by NumPy."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class TabularSchema(InputSchema):
             arr = np.array(table, dtype=np.float64)
         except OverflowError:
             plan.raise_overflow(table)
+        if arr.size <= _SMALL and plan.within(arr):
+            return arr
         ok = (arr >= plan.low) & (arr <= plan.high)
         if plan.nan_columns is not None:
             ok |= np.isnan(arr) & plan.nan_columns
@@ -198,6 +203,17 @@ class _Plan:
         self.low, self.high = limits[:, 0].copy(), limits[:, 1].copy()
         nan = np.array([f.allow_nan for f in features])
         self.nan_columns = nan if nan.any() else None
+        self.bounds = list(zip(self.low.tolist(), self.high.tolist(), nan.tolist(), strict=True))
+
+    def within(self, arr: npt.NDArray[np.float64]) -> bool:
+        """Whether every value of ``arr`` is within its column's bounds (or NaN where NaN
+        is allowed): the NumPy check below, value by value, for small arrays."""
+        bounds = self.bounds
+        for row in arr.tolist():
+            for value, (low, high, nan_ok) in zip(row, bounds, strict=True):
+                if not low <= value <= high and not (nan_ok and value != value):
+                    return False
+        return True
 
     def field(self, i: int, j: int) -> str:
         return member(f"inputs[{i}]", self.names[j])

@@ -103,6 +103,21 @@ def _remember(seen: tuple[str, ...], item: str, limit: int) -> tuple[str, ...]:
 
 def learn(baseline: Baseline | None, obs: Observation, settings: RiskSettings) -> Baseline:
     """``baseline`` after an accepted request with features ``obs``."""
+    if (
+        baseline is not None
+        and obs.location is None
+        and obs.minute <= baseline.minute
+        and baseline.networks[-1:] == (obs.network,)
+        and baseline.devices[-1:] == (obs.device,)
+        and len(baseline.networks) <= settings.max_networks
+        and len(baseline.devices) <= settings.max_devices
+    ):
+        return _learn_repeat(baseline, obs, settings)
+    return _learn_general(baseline, obs, settings)
+
+
+def _learn_general(baseline: Baseline | None, obs: Observation, settings: RiskSettings) -> Baseline:
+    """:func:`learn` for any request."""
     b = baseline or Baseline()
     hours = list(b.hours)
     hours[obs.hour] += 1
@@ -135,3 +150,25 @@ def learn(baseline: Baseline | None, obs: Observation, settings: RiskSettings) -
             active_minutes=b.active_minutes + 1,
         )
     return replace(b, minute=obs.minute, minute_requests=1, minute_bytes=obs.bytes_in)
+
+
+def _learn_repeat(b: Baseline, obs: Observation, settings: RiskSettings) -> Baseline:
+    """:func:`learn` for the common case, in one step: the network and device the principal
+    used last, no location, the minute already counted. Only the counters move."""
+    hour = obs.hour
+    hours = (*b.hours[:hour], b.hours[hour] + 1, *b.hours[hour + 1 :])
+    if sum(hours) > settings.usual_hours_window:
+        hours = tuple(h // 2 for h in hours)
+    return Baseline(
+        observations=b.observations + 1,
+        networks=b.networks,
+        devices=b.devices,
+        hours=hours,
+        last_location=b.last_location,
+        minute=b.minute,
+        minute_requests=b.minute_requests + 1,
+        minute_bytes=b.minute_bytes + obs.bytes_in,
+        rate_ewma=b.rate_ewma,
+        volume_ewma=b.volume_ewma,
+        active_minutes=b.active_minutes,
+    )

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
+from mlwarden.identity.model import Principal
 from mlwarden.policy.authorizer import AccessDecision, AccessRequest, Authorizer
 
 MAX_ENTRIES = 20_000
+MAX_RECENT = 4096
+"""Entries of the identity-keyed front of the cache (see :meth:`CachedAuthorizer.decide_for`)."""
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _frozen(value: object) -> Hashable:
     if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+        return tuple(
+            sorted((str(k), v if type(v) in _SCALARS else _frozen(v)) for k, v in value.items())
+        )
     if isinstance(value, list | tuple | set | frozenset):
         items = [_frozen(v) for v in value]
         return (
@@ -38,6 +46,7 @@ class CachedAuthorizer:
         self._max = max_entries
         self._lock = threading.Lock()
         self._decisions: OrderedDict[Hashable, AccessDecision] = OrderedDict()
+        self._recent: dict[Hashable, tuple[Principal, object, AccessDecision]] = {}
 
     @staticmethod
     def _key(req: AccessRequest) -> Hashable:
@@ -66,4 +75,31 @@ class CachedAuthorizer:
             self._decisions[key] = decision
             while len(self._decisions) > self._max:
                 self._decisions.popitem(last=False)
+        return decision
+
+    def decide_for(
+        self,
+        principal: Principal,
+        action: str,
+        resource: object,
+        context: Hashable,
+        build: Callable[[], AccessRequest],
+    ) -> AccessDecision:
+        """:meth:`decide` of ``build()``, answered without building it when the same
+        ``principal`` and ``resource`` objects asked about ``action`` in ``context`` before.
+
+        The caller guarantees that ``build()`` depends only on ``principal``, ``action``,
+        ``resource`` (immutable) and ``context`` (hashable, and equal only for equal
+        requests). The front is keyed by the identity of the two objects, which the request
+        path keeps for a while (cached credentials and resources): their ids cannot be
+        reused while an entry holds them, and their values are not compared or hashed
+        again, so a hit costs one dictionary lookup and stays exact."""
+        key = (id(principal), id(resource), action, context)
+        found = self._recent.get(key)
+        if found is not None and found[0] is principal and found[1] is resource:
+            return found[2]
+        decision = self.decide(build())
+        if len(self._recent) >= MAX_RECENT:
+            self._recent.clear()
+        self._recent[key] = (principal, resource, decision)
         return decision

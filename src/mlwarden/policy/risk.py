@@ -148,7 +148,14 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def _utc(when: datetime) -> datetime:
     # Naive times are UTC throughout mlwarden, never the server's local zone.
+    if when.tzinfo is UTC:
+        return when
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+MAX_CLIENTS = 4096
+"""Clients (address, device id, user agent) whose network, fingerprint and location are
+remembered; past this the memory starts afresh."""
 
 
 class RiskEngine:
@@ -168,23 +175,54 @@ class RiskEngine:
         self._state = state
         self._attestation = attestation
         self._locator = _Locator(dict(settings.locations))
+        # Clients repeat themselves: their derived features are computed once.
+        self._clients: dict[
+            tuple[str, str | None, str], tuple[str, str, tuple[float, float] | None]
+        ] = {}
+        # The observation of the request assessed last, for observe() of the same request.
+        self._last: tuple[RequestSignals, Observation] | None = None
+        self._quiet = RiskAssessment(0, (), self._verdict(0))
+        """The assessment when no signal fires (most requests)."""
+
+    def _client(
+        self, ip: str, device_id: str | None, user_agent: str
+    ) -> tuple[str, str, tuple[float, float] | None]:
+        """(network, device fingerprint, location) of a client."""
+        key = (ip, device_id, user_agent)
+        found = self._clients.get(key)
+        if found is None:
+            found = (
+                network_of(ip, self.settings),
+                device_fingerprint(device_id, user_agent),
+                self._locator.locate(_address(ip)),
+            )
+            if len(self._clients) >= MAX_CLIENTS:
+                self._clients.clear()
+            self._clients[key] = found
+        return found
 
     def observation(self, signals: RequestSignals) -> Observation:
         """The features of ``signals`` the baseline is compared with and learns."""
+        last = self._last
+        if last is not None and last[0] is signals:
+            return last[1]
         when = _utc(signals.when)
+        network, device, location = self._client(signals.ip, signals.device_id, signals.user_agent)
+        stamp = when.timestamp()
         return Observation(
-            network=network_of(signals.ip, self.settings),
-            device=device_fingerprint(signals.device_id, signals.user_agent),
+            network=network,
+            device=device,
             hour=when.hour,
-            minute=int(when.timestamp()) // 60,
-            timestamp=when.timestamp(),
+            minute=int(stamp) // 60,
+            timestamp=stamp,
             bytes_in=max(0, signals.bytes_in),
-            location=self._locator.locate(_address(signals.ip)),
+            location=location,
         )
 
     def assess(self, signals: RequestSignals, failed_logins: int) -> RiskAssessment:
         """Score one request; ``failed_logins`` counts the principal's recent failures."""
         obs = self.observation(signals)
+        self._last = (signals, obs)
         baseline = self._state.load(signals.principal)
         found: list[tuple[str, str]] = []
         if failed_logins >= self.settings.failed_login_threshold:
@@ -198,18 +236,22 @@ class RiskEngine:
                 found.append(("impossible_travel", travel))
             if baseline.observations > 0:
                 found.extend(self._habits(baseline, obs))
+        if not found:
+            return self._quiet
         fired = tuple(
             FiredSignal(name, self.settings.weight(name), reason)
             for name, reason in found
             if self.settings.weight(name) > 0
         )
         score = sum(s.points for s in fired)
-        verdict: Verdict = "allow"
+        return RiskAssessment(score, fired, self._verdict(score))
+
+    def _verdict(self, score: int) -> Verdict:
         if score >= self.settings.deny_at:
-            verdict = "deny"
-        elif score >= self.settings.step_up_at:
-            verdict = "step_up"
-        return RiskAssessment(score, fired, verdict)
+            return "deny"
+        if score >= self.settings.step_up_at:
+            return "step_up"
+        return "allow"
 
     def observe(self, signals: RequestSignals) -> None:
         """Learn from a request the server accepted."""
@@ -242,7 +284,7 @@ class RiskEngine:
             found.append(("new_network", f"first request from {obs.network}"))
         if obs.device not in baseline.devices:
             found.append(("new_device", "first request from this device and client"))
-        if baseline.observations >= s.usual_hours_min_observations:
+        if baseline.observations >= s.usual_hours_min_observations and not baseline.hours[obs.hour]:
             near = [
                 (obs.hour + d) % 24 for d in range(-s.usual_hours_slack, s.usual_hours_slack + 1)
             ]

@@ -16,7 +16,7 @@ from mlwarden import __version__
 from mlwarden.errors import UsageError
 from mlwarden.server.context import ServerContext
 from mlwarden.server.guard import PUBLIC, action_extra
-from mlwarden.server.middleware import BodyLimit, SecurityHeaders
+from mlwarden.server.middleware import Hardening
 
 _log = logging.getLogger("mlwarden.server")
 
@@ -62,9 +62,11 @@ def create_app(ctx: ServerContext, *, close_on_shutdown: bool = True) -> FastAPI
             max_age=600,
         )
     app.add_middleware(
-        BodyLimit, default=ctx.settings.max_json_bytes, uploads=ctx.settings.max_upload_bytes
+        Hardening,
+        hsts=ctx.settings.hsts,
+        default=ctx.settings.max_json_bytes,
+        uploads=ctx.settings.max_upload_bytes,
     )
-    app.add_middleware(SecurityHeaders, hsts=ctx.settings.hsts)
     return app
 
 

@@ -2,17 +2,16 @@
 
 Verifying a credential costs database reads (key row, principal, bindings) and, for tokens,
 a signature check: together about half a millisecond, on every request. The cache keys on
-an HMAC of the presented credentials under a per-process random key (so no plaintext key is
-held as a dictionary key) and keeps successful results only: a wrong key always pays the
-full verification. A change made through this process's identity store (a role, a key, a
-principal, a second factor) or a token revoked here invalidates the cache at once; another
-process's change is seen within ``ttl_s``.
+a MAC (keyed BLAKE2b) of the presented credentials under a per-process random key (so no
+plaintext key is held as a dictionary key) and keeps successful results only: a wrong key
+always pays the full verification. A change made through this process's identity store (a
+role, a key, a principal, a second factor) or a token revoked here invalidates the cache at
+once; another process's change is seen within ``ttl_s``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 
 from mlwarden.identity.authenticate import Authenticator
@@ -31,12 +30,14 @@ class CachedAuthenticator:
         self._cache: TtlCache[bytes, tuple[int, Authenticated]] = TtlCache(ttl_s, 50_000)
 
     def _fingerprint(self, *parts: str | bytes | None) -> bytes:
-        mac = hmac.new(self._key, digestmod=hashlib.sha256)
+        # Keyed BLAKE2b is a MAC like HMAC-SHA256, and several times cheaper per call
+        # (no OpenSSL digest lookup), which matters on every request.
+        message = bytearray()
         for part in parts:
             data = part.encode() if isinstance(part, str) else (part or b"")
-            mac.update(len(data).to_bytes(4, "big"))
-            mac.update(data)
-        return mac.digest()
+            message += len(data).to_bytes(4, "big")
+            message += data
+        return hashlib.blake2b(message, key=self._key, digest_size=32).digest()
 
     def authenticate(
         self,

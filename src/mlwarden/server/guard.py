@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.routing import APIRoute
+from starlette.responses import Response
 
 from mlwarden.findings import Severity
 from mlwarden.gateway.rate_limit import Limit
@@ -81,12 +83,30 @@ def action_extra(action: str) -> dict[str, Any]:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    client = request.scope.get("client")  # what request.client reads, without the copy
+    return client[0] if client is not None else "unknown"
 
 
-def _bearer(request: Request) -> str | None:
-    value = request.headers.get("authorization")
-    return value[:8192] if value else None
+_READ_HEADERS = frozenset(
+    {
+        b"authorization",
+        b"x-api-key",
+        b"user-agent",
+        b"x-device-id",
+        b"x-device-attestation",
+        b"content-length",
+    }
+)
+
+
+def _read_headers(request: Request) -> dict[bytes, str]:
+    """The headers the guard reads, in one pass; the first of repeated headers wins, as
+    with ``request.headers.get``."""
+    found: dict[bytes, str] = {}
+    for name, value in request.scope["headers"]:
+        if name in _READ_HEADERS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
 
 
 def _client_cert(request: Request) -> bytes | None:
@@ -101,7 +121,16 @@ def authenticate(request: Request, ctx: ServerContext, *, cookie: bool) -> Authe
     An address that keeps failing is answered 429 without checking its credentials for a
     while: each wrong API key costs an argon2 verification, which must not be free to ask.
     """
-    address = client_address(request)
+    return _authenticate(request, ctx, client_address(request), _read_headers(request), cookie)
+
+
+def _authenticate(
+    request: Request,
+    ctx: ServerContext,
+    address: str,
+    headers: dict[bytes, str],
+    cookie: bool,
+) -> Authenticated:
     blocked = ctx.failing_addresses.get(address)
     if blocked is not None:
         ctx.ledger_writer.fold(f"address:{address}", "auth.authenticate", "too_many_failures")
@@ -111,10 +140,11 @@ def authenticate(request: Request, ctx: ServerContext, *, cookie: bool) -> Authe
             headers={"Retry-After": str(blocked)},
         )
     session = request.cookies.get(SESSION_COOKIE) if cookie else None
+    bearer = headers.get(b"authorization")
     try:
         return ctx.authenticator.authenticate(
-            authorization=_bearer(request),
-            api_key_header=request.headers.get("x-api-key"),
+            authorization=bearer[:8192] if bearer else None,
+            api_key_header=headers.get(b"x-api-key"),
             client_cert_der=_client_cert(request),
             session_token=session,
         )
@@ -138,13 +168,19 @@ def _count_failure(ctx: ServerContext, address: str) -> None:
 
 
 def request_signals(request: Request, auth: Authenticated, now: datetime) -> RequestSignals:
-    length = request.headers.get("content-length", "0")
+    return _signals(auth, now, client_address(request), _read_headers(request))
+
+
+def _signals(
+    auth: Authenticated, now: datetime, address: str, headers: dict[bytes, str]
+) -> RequestSignals:
+    length = headers.get(b"content-length", "0")
     return RequestSignals(
         principal=auth.principal.name,
-        ip=client_address(request),
-        user_agent=request.headers.get("user-agent", "")[:512],
-        device_id=(request.headers.get("x-device-id") or None),
-        attestation=(request.headers.get("x-device-attestation") or None),
+        ip=address,
+        user_agent=headers.get(b"user-agent", "")[:512],
+        device_id=(headers.get(b"x-device-id") or None),
+        attestation=(headers.get(b"x-device-attestation") or None),
         when=now,
         bytes_in=int(length) if length.isdigit() else 0,
     )
@@ -184,11 +220,13 @@ FAILED_LOGIN_WINDOW_S = 900
 def _failed_logins(ctx: ServerContext, name: str) -> int:
     """Failed logins of ``name`` in the last 15 minutes (read at most every 2 seconds)."""
 
-    def load() -> int:
-        since = datetime.fromtimestamp(time.time() - FAILED_LOGIN_WINDOW_S, UTC)
-        return ctx.identity.failed_logins(name, since)
-
-    return ctx.failure_counts.get_or_load(name, load)
+    found = ctx.failure_counts.get(name)
+    if found is not None:
+        return found
+    since = datetime.fromtimestamp(time.time() - FAILED_LOGIN_WINDOW_S, UTC)
+    count = ctx.identity.failed_logins(name, since)
+    ctx.failure_counts.put(name, count)
+    return count
 
 
 async def check_access(
@@ -201,22 +239,23 @@ async def check_access(
 ) -> Caller:
     """Run the whole guard for ``action``; raise the HTTP error a failed step maps to."""
     ctx: ServerContext = request.app.state.ctx
-    auth = authenticate(request, ctx, cookie=cookie)
+    address = client_address(request)
+    headers = _read_headers(request)
+    auth = _authenticate(request, ctx, address, headers, cookie)
     csrf = _csrf(ctx, auth) if cookie else ""
     now = ctx.clock()
-    address = client_address(request)
     if action == SELF:
         resource = Resource("principal", auth.principal.name)
     else:
         resolved = resolver(request, ctx) if resolver else Resource("global", "mlwarden")
         resource = await resolved if not isinstance(resolved, Resource) else resolved
-    signals = request_signals(request, auth, now)
+    signals = _signals(auth, now, address, headers)
     risk = ctx.risk.assess(signals, _failed_logins(ctx, auth.principal.name))
     details: dict[str, Any] = {
         "method": auth.method,
         "address": address,
         "risk": risk.score,
-        "signals": [f"{s.name}:{s.points}" for s in risk.fired],
+        "signals": [f"{s.name}:{s.points}" for s in risk.fired] if risk.fired else [],
     }
     if risk.verdict == "deny":
         record(ctx, auth.principal.name, action, "deny", resource, {**details, "reasons": ["risk"]})
@@ -232,8 +271,10 @@ async def check_access(
             detail="step_up_required",
             headers={"WWW-Authenticate": 'Bearer realm="mlwarden", error="step_up_required"'},
         )
-    decision = ctx.authorizer.decide(
-        AccessRequest(
+    hour = now.hour
+
+    def access() -> AccessRequest:
+        return AccessRequest(
             principal=auth.principal,
             action=action,
             resource_type=resource.type,
@@ -241,15 +282,21 @@ async def check_access(
             project=resource.project,
             attributes=resource.attributes,
             labels=resource.labels,
-            context={"hour": now.hour, "factors": sorted(auth.factors), "risk": risk.score},
+            context={"hour": hour, "factors": sorted(auth.factors), "risk": risk.score},
         )
+
+    # The context holds nothing but (hour, factors, risk): the key of the cache's front.
+    decision = ctx.authorizer.decide_for(
+        auth.principal, action, resource, (hour, auth.factors, risk.score), access
     )
     details["reasons"] = list(decision.reasons)
     if not decision.allowed:
         record(ctx, auth.principal.name, action, "deny", resource, details)
         raise HTTPException(status_code=403, detail="forbidden by policy")
     ctx.risk.observe(signals)
-    if record_allow and (ctx.settings.audit_reads or request.method not in ("GET", "HEAD")):
+    if record_allow and (
+        ctx.settings.audit_reads or request.scope["method"] not in ("GET", "HEAD")
+    ):
         record(ctx, auth.principal.name, action, "allow", resource, details)
     return Caller(auth, risk, resource, address, details, csrf)
 
@@ -278,3 +325,33 @@ def guarded(
         )
 
     return Depends(dependency)
+
+
+DirectHandler = Callable[[Request], Awaitable[Response]]
+_DIRECT_ATTR = "__mlwarden_direct__"
+
+
+def direct(handler: DirectHandler) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Serve a route by ``handler`` (request in, response out) instead of its endpoint.
+
+    For the hot path (predictions): FastAPI's per-request dependency resolution costs more
+    than the guard's own checks. The decorated endpoint still declares the route for
+    FastAPI, so the OpenAPI document and the route table (the authorization matrix) stay
+    what they were; ``handler`` must run :func:`check_access` for the route's action before
+    anything else, as the endpoint's dependency did. Only :class:`DirectRoute` routes honour
+    it (give the router ``route_class=DirectRoute``)."""
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(endpoint, _DIRECT_ATTR, handler)
+        return endpoint
+
+    return mark
+
+
+class DirectRoute(APIRoute):
+    """An APIRoute that calls the handler given by :func:`direct`, when its endpoint has
+    one, without resolving dependencies; other routes behave as usual."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler: DirectHandler | None = getattr(self.endpoint, _DIRECT_ATTR, None)
+        return handler if handler is not None else super().get_route_handler()

@@ -23,12 +23,52 @@ _DOCS_CSP = (
 )
 
 
-class SecurityHeaders:
-    """Adds HSTS (when TLS), no-sniff, no framing, a strict CSP, no referrer, no caching."""
+_COMMON_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+)
+_AFTER_CSP = (
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+)
+_HSTS = ((b"strict-transport-security", b"max-age=31536000"),)
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+
+def _security_headers(csp: bytes, secure: bool) -> tuple[tuple[bytes, bytes], ...]:
+    return (
+        *_COMMON_HEADERS,
+        (b"content-security-policy", csp),
+        *_AFTER_CSP,
+        *(_HSTS if secure else ()),
+    )
+
+
+class Hardening:
+    """Two guards around every HTTP exchange, in one layer (one pair of wrappers):
+
+    * security headers on every response: HSTS (when TLS), no-sniff, no framing, a strict
+      CSP, no referrer, no caching;
+    * a body limit: bodies over the limit are refused with 413, counting bytes as they
+      arrive (a missing or lying Content-Length does not get past it). Uploads have their
+      own, larger limit.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool, default: int, uploads: int) -> None:
         self.app = app
         self.hsts = hsts
+        self.default = default
+        self.uploads = uploads
+        self._headers = {
+            (csp, secure): _security_headers(csp, secure)
+            for csp in (_API_CSP, _PAGE_CSP, _DOCS_CSP)
+            for secure in (False, True)
+        }
+
+    def _limit(self, scope: Scope) -> int:
+        path: str = scope.get("path", "")
+        is_upload = scope.get("method") == "POST" and path.endswith("/artifacts")
+        return self.uploads if is_upload else self.default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,52 +80,22 @@ class SecurityHeaders:
             if path.endswith("/docs")
             else (_PAGE_CSP if path.startswith("/ui") or path == "/" else _API_CSP)
         )
-        secure = self.hsts and scope.get("scheme") == "https"
+        extra = self._headers[csp, self.hsts and scope.get("scheme") == "https"]
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"content-security-policy", csp),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                    (b"cache-control", b"no-store"),
-                ]
-                if secure:
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
-                message["headers"] = headers
+                started = True
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimit:
-    """Refuses bodies over a limit with 413, counting bytes as they arrive (a missing or
-    lying Content-Length does not get past it). Uploads have their own, larger limit."""
-
-    def __init__(self, app: ASGIApp, *, default: int, uploads: int) -> None:
-        self.app = app
-        self.default = default
-        self.uploads = uploads
-
-    def _limit(self, scope: Scope) -> int:
-        path: str = scope.get("path", "")
-        is_upload = scope.get("method") == "POST" and path.endswith("/artifacts")
-        return self.uploads if is_upload else self.default
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         limit = self._limit(scope)
         for name, value in scope.get("headers", []):
             if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                await _reject(send, limit)
+                await _reject(send_with_headers, limit)
                 return
         seen = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal seen
@@ -96,17 +106,11 @@ class BodyLimit:
                     raise _TooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, send_with_headers)
         except _TooLarge:
             if not started:
-                await _reject(send, limit)
+                await _reject(send_with_headers, limit)
 
 
 class _TooLarge(Exception):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mlwarden.errors import UsageError
 from mlwarden.gateway.input_schema import InputSchema
@@ -20,6 +22,8 @@ from mlwarden.registry.service import ModelRegistry
 from mlwarden.server.ttl_cache import TtlCache
 from mlwarden.store.catalog.records import ArtifactRecord
 from mlwarden.store.vault import Vault
+
+T = TypeVar("T")
 
 
 class NotServable(LookupError):
@@ -42,6 +46,7 @@ class ServedModels:
         # name -> (registry generation, record); another process's promotion is seen
         # when the entry expires.
         self._current: TtlCache[str, tuple[int, ArtifactRecord]] = TtlCache()
+        self._views: dict[str, tuple[ArtifactRecord, object]] = {}
 
     def current(self, vault: Vault, registry: ModelRegistry, name: str) -> ArtifactRecord:
         """The newest version of ``name`` in production (remembered for a moment)."""
@@ -52,6 +57,16 @@ class ServedModels:
         record = self._lookup(vault, registry, name)
         self._current.put(name, (generation, record))
         return record
+
+    def view(self, record: ArtifactRecord, build: Callable[[], T]) -> T:
+        """``build()`` for a record returned by :meth:`current`, built once per record object
+        (the policy's view of the production version, reused while the record is)."""
+        found = self._views.get(record.name)
+        if found is not None and found[0] is record:
+            return found[1]  # type: ignore[return-value]
+        value = build()
+        self._views[record.name] = (record, value)
+        return value
 
     @staticmethod
     def _lookup(vault: Vault, registry: ModelRegistry, name: str) -> ArtifactRecord:

@@ -65,7 +65,7 @@ def model_from_path(request: Request, ctx: ServerContext) -> Resource:
         record = ctx.models.current(ctx.vault, ctx.registry, str(request.path_params["name"]))
     except NotServable:
         raise HTTPException(status_code=404, detail="no model in production by that name") from None
-    return artifact_resource(ctx, record, stage="production")
+    return ctx.models.view(record, lambda: artifact_resource(ctx, record, stage="production"))
 
 
 def promotion_from_path(request: Request, ctx: ServerContext) -> Resource:
