@@ -87,3 +87,20 @@ def test_equal_but_distinct_objects_still_get_the_right_answer() -> None:
     staged = _Resource("m:1", {"creator": "bob", "stage": "staging", "kind": "model"})
     deleted, _ = _ask(cache, _principal("admin"), "artifact.delete", staged, 3)
     assert not deleted.allowed  # deletions only 07:00-19:00 UTC
+
+
+def test_values_equal_in_python_but_not_in_cedar_are_different_questions() -> None:
+    inner = _Counting()
+    cache = CachedAuthorizer(inner)
+    for value in (True, 1, "1"):
+        req = AccessRequest(
+            principal=_principal("viewer"),
+            action="model.predict",
+            resource_type="artifact",
+            resource_id="m:1",
+            project="alpha",
+            attributes={"creator": "bob", "stage": "production", "tier": value},
+            context={"hour": 10, "factors": ["key"], "risk": 0},
+        )
+        cache.decide(req)
+    assert inner.asked == 3

@@ -24,10 +24,17 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _frozen(value: object) -> Hashable:
+    """A hashable, type-exact form of ``value``: Cedar tells ``true`` from ``1`` and ``1``
+    from ``1.0``, while Python's equality does not, so scalars carry their type."""
     if isinstance(value, Mapping):
         return tuple(
-            sorted((str(k), v if type(v) in _SCALARS else _frozen(v)) for k, v in value.items())
+            sorted(
+                (str(k), (type(v).__name__, v) if type(v) in _SCALARS else _frozen(v))
+                for k, v in value.items()
+            )
         )
+    if type(value) in _SCALARS:
+        return (type(value).__name__, value)
     if isinstance(value, list | tuple | set | frozenset):
         items = [_frozen(v) for v in value]
         return (
