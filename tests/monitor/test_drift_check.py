@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from mlwarden.errors import UsageError
 from mlwarden.ml.base import Dataset
 from mlwarden.monitor import DriftCheck, ReferenceProfile, profile_from_json
+from mlwarden.monitor.stat_tests import cauchy_combination, rank_location_scale
 
 Sampler = Callable[..., Dataset]
 
@@ -34,8 +36,9 @@ def test_false_alarm_rate_is_at_most_alpha_on_unshifted_windows(
 def test_uncorrected_tests_would_false_alarm(
     profile: ReferenceProfile, make_window: Sampler
 ) -> None:
-    """The correction is what keeps the rate down: alpha 0.05 per test x 16 tests without
-    it alarms far more often. Guards against a correction that does nothing."""
+    """The correction is what keeps the rate down: alpha 0.05 for each of the 8 rows (7
+    features and the joint tests) without it alarms far more often. Guards against a
+    correction that does nothing."""
     check = DriftCheck(profile, alpha=0.05, correction="holm")
     rng = np.random.default_rng(5)
     raw_alarms = 0
@@ -64,6 +67,77 @@ def test_planted_shift_is_detected_and_named(
         result = check.run(make_window(rng, 500, **shift))
         hits += any(f.location.field == field for f in result.findings)
     assert hits >= 18
+
+
+def test_rank_tests_find_scale_shifts_that_ks_alone_misses(
+    profile: ReferenceProfile, make_window: Sampler
+) -> None:
+    """A 15% narrower feature barely moves the KS distance; the rank scale test sees it."""
+    ks_only = DriftCheck(profile, tests=("ks",))
+    ranks = DriftCheck(profile, tests=("ks", "rank"))
+    assert alarm_rate(ks_only, make_window, 40, seed=3, scale=0.85) <= 0.3
+    assert alarm_rate(ranks, make_window, 40, seed=3, scale=0.85) >= 0.8
+
+
+def test_finding_lists_every_test_of_the_feature(
+    profile: ReferenceProfile, make_window: Sampler
+) -> None:
+    result = DriftCheck(profile).run(make_window(np.random.default_rng(1), 500, scale=1.6))
+    finding = next(f for f in result.findings if f.location.field == "f1")
+    for name in ("ks", "rank-location", "rank-scale", "psi", "combined adjusted p"):
+        assert name in finding.evidence
+
+
+def test_cauchy_combination_of_agreeing_and_silent_tests() -> None:
+    assert cauchy_combination([]) == 1.0
+    assert cauchy_combination([0.03]) == 0.03
+    # Tests that agree keep their p-value instead of paying a Bonferroni factor.
+    assert cauchy_combination([0.01, 0.01, 0.01]) == pytest.approx(0.01, rel=1e-6)
+    # One clear rejection costs about the group size, even next to p = 1.
+    assert cauchy_combination([1e-8, 1.0, 1.0, 1.0]) == pytest.approx(4e-8, rel=1e-3)
+    assert cauchy_combination([1e-300, 0.5]) > 0.0
+    assert 0.5 < cauchy_combination([0.9, 0.95, 1.0]) <= 1.0
+
+
+def test_cauchy_combination_is_calibrated_for_dependent_tests() -> None:
+    """Three correlated two-sided z-tests: the combined p-value rejects at about its level."""
+    rng = np.random.default_rng(0)
+    shared = rng.standard_normal(20_000)
+    z = 0.8 * shared[:, None] + 0.6 * rng.standard_normal((20_000, 3))
+    from scipy import special
+
+    p = 2 * special.ndtr(-np.abs(z))
+    combined = np.array([cauchy_combination(list(row)) for row in p])
+    for level in (0.05, 0.005):
+        # Binomial sd at 0.005 is 0.0005: a rate outside [0.6, 1.5] x level is a real error.
+        assert 0.6 * level <= np.mean(combined < level) <= 1.5 * level
+
+
+@pytest.mark.parametrize("kind", ["continuous", "counts", "binary"])
+def test_rank_tests_are_calibrated_with_and_without_ties(kind: str) -> None:
+    """Null moments come from the reference itself, so heavy ties keep the level."""
+    rng = np.random.default_rng(1)
+
+    def draw(n: int) -> npt.NDArray[np.float64]:
+        if kind == "counts":
+            return rng.poisson(2.0, n).astype(np.float64)
+        if kind == "binary":
+            return (rng.random(n) < 0.2).astype(np.float64)
+        return rng.lognormal(0.0, 1.5, n)
+
+    rejections = np.zeros(2)
+    windows = 600
+    for _ in range(windows):
+        reference = np.sort(draw(5_000))
+        (_, p_location), (_, p_scale) = rank_location_scale(reference, 5_000, draw(300))
+        rejections += np.array([p_location, p_scale]) < 0.05
+    # Binomial(600, 0.05) sd is 0.009: 0.085 is beyond four sds.
+    assert np.all(rejections / windows <= 0.085)
+
+
+def test_rank_tests_of_a_constant_reference_say_nothing() -> None:
+    reference = np.zeros(100)
+    assert rank_location_scale(reference, 100, np.ones(50)) == ((0.0, 1.0), (0.0, 1.0))
 
 
 def test_correlation_change_is_invisible_to_marginal_tests(
