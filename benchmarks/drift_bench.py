@@ -73,6 +73,9 @@ def main() -> None:
     # alibi's MMD permutation test and evidently's report take seconds per window on 2
     # cores: they see the first N windows of each set.
     parser.add_argument("--slow-windows", type=int, default=20)
+    parser.add_argument(
+        "--only", default="", help="run only the shift types whose label contains this text"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(20261127)
     reference = sample(rng, M)
@@ -82,6 +85,8 @@ def main() -> None:
     rows = []
     scratch = tempfile.TemporaryDirectory(prefix="drift-bench-")
     for s, (label, shift) in enumerate(SHIFTS.items()):
+        if args.only not in label:
+            continue
         wrng = np.random.default_rng(1000 + s)
         windows = np.stack([sample(wrng, N, **shift) for _ in range(args.windows)])
         ours, times = [], []
