@@ -106,6 +106,24 @@ def test_finding_names_the_trigger_features() -> None:
     assert {int(n.strip().lstrip("#")) for n in named} <= trigger
 
 
+@pytest.mark.parametrize(("rate", "seed"), [(0.01, 0), (0.02, 1), (0.05, 4)])
+def test_a_single_stamped_pixel_is_found(rate: float, seed: int) -> None:
+    # One corner pixel set to full ink: a trigger the mean over three features dilutes,
+    # caught by the single-feature look.
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target.copy()
+    rng = np.random.default_rng(seed)
+    poison = rng.choice(np.flatnonzero(y != TARGET), round(rate * len(y)), replace=False)
+    X[poison, 63] = 1.0
+    y[poison] = TARGET
+    feats = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)[0][:, :20]
+    result = BackdoorDataCheck(features=feats).run(Dataset(X=X, y=y))
+    flagged = np.flatnonzero(np.asarray(result.scores.columns["flagged"], dtype=bool))
+    tp = len(set(flagged) & set(poison))
+    assert 2 * tp / (len(flagged) + len(poison)) >= 0.9
+    assert [f.location.field for f in result.findings] == [str(TARGET)]
+
+
 def test_shift_shared_by_a_whole_class_is_no_trigger() -> None:
     # Class 0 lies to one side of every other class: all its samples differ from their
     # nearest other-class neighbours alike. That is the class, not a stamped pattern.

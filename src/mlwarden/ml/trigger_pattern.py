@@ -150,12 +150,14 @@ def strongest_group(
     residuals: npt.NDArray[np.float64],
     seeds: list[npt.NDArray[np.bool_]],
     scale: npt.NDArray[np.float64],
+    top: int = TOP_FEATURES,
 ) -> tuple[npt.NDArray[np.bool_], ShiftEvidence]:
-    """The refined group (see :func:`refine_group`) with the strongest evidence over
-    ``seeds``; the first seed and no evidence when none holds a shared shift."""
+    """The refined group (see :func:`refine_group`, over ``top`` features) with the
+    strongest evidence over ``seeds``; no rows and no evidence when none holds a shared
+    shift."""
     best = (np.zeros(residuals.shape[0], dtype=bool), ShiftEvidence(0.0, ()))
     for seed in seeds:
-        inside, evidence = refine_group(residuals, seed, scale)
+        inside, evidence = refine_group(residuals, seed, scale, top=top)
         if evidence.strength > best[1].strength:
             best = (inside, evidence)
     return best
